@@ -1,0 +1,70 @@
+"""The one settings object: every location the pipeline touches comes from here.
+
+Values come from environment variables with the ``SENTRA_`` prefix (or a ``.env`` file).
+``SENTRA_LANDING`` and ``SENTRA_LAKE`` may be local folders or ``s3://bucket/prefix`` URIs;
+S3 credentials and endpoint follow the standard ``AWS_*`` variables boto3 already honours.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pipelines.storage import Storage
+
+
+class Settings(BaseSettings):
+    """Where feeds land, where the lake lives and where the published marts go."""
+
+    model_config = SettingsConfigDict(env_prefix="SENTRA_", env_file=".env", extra="ignore")
+
+    landing: str = Field(
+        default="./data/landing",
+        description="Where feeds drop files: a folder or s3://bucket/prefix.",
+    )
+    lake: str = Field(
+        default="./data/lake",
+        description="The Parquet lake (raw copies, clean Parquet, ledger, quarantine): "
+        "a folder or s3://bucket/prefix.",
+    )
+    warehouse: Path = Field(
+        default=Path("./data/warehouse/sentra.duckdb"),
+        description="The published DuckDB file BI tools open read-only.",
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="Reference date for survey staleness; defaults to today. Set it to "
+        "reproduce a past ranking exactly.",
+    )
+    resurvey_after_years: int = Field(
+        default=5,
+        ge=1,
+        description="A sentra not surveyed for this many years needs re-survey and is not ranked.",
+    )
+
+    @field_validator("landing", "lake")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        stripped = value.rstrip("/")
+        return stripped or value
+
+    @cached_property
+    def landing_store(self) -> Storage:
+        from pipelines.storage import open_storage
+
+        return open_storage(self.landing)
+
+    @cached_property
+    def lake_store(self) -> Storage:
+        from pipelines.storage import open_storage
+
+        return open_storage(self.lake)
+
+    def reference_date(self) -> date:
+        return self.as_of or date.today()

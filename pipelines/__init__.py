@@ -1,4 +1,4 @@
-"""Sentra IKM revitalisation pipeline: ingest, validate and score Indonesia's small-industry centres.
+"""Sentra IKM revitalisation pipeline: ingest, validate and score Indonesia's sentra IKM.
 
 Plain Python with no Airflow imports; the DAGs in ``dags/`` call into this package.
 """

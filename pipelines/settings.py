@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from pipelines.storage import Storage
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 class Settings(BaseSettings):
     """Where feeds land, where the lake lives and where the published marts go."""
@@ -46,6 +48,15 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="A sentra not surveyed for this many years needs re-survey and is not ranked.",
+    )
+
+    expectations_dir: Path = Field(
+        default=PROJECT_ROOT / "expectations",
+        description="Great Expectations suites (JSON), one per dataset.",
+    )
+    sql_dir: Path = Field(
+        default=PROJECT_ROOT / "sql",
+        description="The SQL models that build the marts (staging, intermediate, marts).",
     )
 
     @field_validator("landing", "lake")

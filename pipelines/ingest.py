@@ -1,0 +1,301 @@
+"""Ingest landed files: keep the raw bytes, parse, validate, publish clean Parquet or quarantine.
+
+Identity is content: a file whose sha256 the ledger has already settled (ingested or quarantined)
+is skipped, whatever its name, so re-landing the same bytes changes nothing. Every step of one
+file is ordered so a crash at any point leaves the lake consistent: the raw copy first, the clean
+Parquet next, and the ledger record last as the commit point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pipelines import lake
+from pipelines.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
+from pipelines.quarantine import QuarantineReport, write_quarantine_report
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pipelines.settings import Settings
+    from pipelines.storage import Storage, StoredObject
+    from pipelines.validation import ValidationOutcome, Validator
+
+log = logging.getLogger(__name__)
+
+# Landing folders this version ingests; later feeds add their folder and handler here.
+SUPPORTED_FEEDS = ("registry",)
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What one landed file turned into in this run."""
+
+    key: str
+    sha256: str
+    status: LedgerStatus | str
+    message: str
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    report_key: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything new was ingested, 1 when any file was quarantined or failed."""
+        return 1 if self.count("quarantined") or self.count("failed") else 0
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One landed object and its bytes, with the identity the ledger keys on."""
+
+    key: str
+    source: str
+    data: bytes
+    landed_at: datetime
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.key).name
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """What a feed handler made of a file: clean frames per dataset, or why it is rejected."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    outcomes: list[ValidationOutcome] = field(default_factory=list)
+    report: QuarantineReport | None = None
+    rows_in: int = 0
+    rows_rejected: int = 0
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_in - self.rows_rejected
+
+
+class Ingestor:
+    """Ingests landed files for one run; holds the (expensive) validator across files."""
+
+    def __init__(self, settings: Settings, run_id: str | None = None) -> None:
+        self.settings = settings
+        self.run_id = run_id or new_run_id()
+        self.landing: Storage = settings.landing_store
+        self.lake: Storage = settings.lake_store
+        self.ledger = Ledger(self.lake)
+        self._validator: Validator | None = None
+
+    @property
+    def validator(self) -> Validator:
+        if self._validator is None:
+            from pipelines.validation import Validator
+
+            self._validator = Validator(self.settings.expectations_dir)
+        return self._validator
+
+    def landed_objects(self, keys: Sequence[str] | None = None) -> list[StoredObject]:
+        """New-or-not, every landed object of a supported feed (or just the given keys).
+
+        Ordered by landing time then key, so a resubmission is processed after the original.
+        """
+        objects = [obj for feed in SUPPORTED_FEEDS for obj in self.landing.list(f"{feed}/")]
+        if keys is not None:
+            wanted = set(keys)
+            missing = wanted - {obj.key for obj in objects}
+            if missing:
+                raise FileNotFoundError(
+                    f"not found in the landing store {self.landing.uri} under "
+                    f"{', '.join(f + '/' for f in SUPPORTED_FEEDS)}: {', '.join(sorted(missing))}"
+                )
+            objects = [obj for obj in objects if obj.key in wanted]
+        return sorted(objects, key=lambda obj: (obj.modified, obj.key))
+
+    def run(
+        self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
+    ) -> IngestSummary:
+        summary = IngestSummary(run_id=self.run_id)
+        objects = self.landed_objects(keys)
+        settled = self.ledger.settled_sha256s()
+        log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
+        for position, obj in enumerate(objects, start=1):
+            if progress:
+                progress(position, len(objects), obj.key)
+            landed = LandedFile(
+                key=obj.key,
+                source=obj.key.split("/", 1)[0],
+                data=self.landing.read_bytes(obj.key),
+                landed_at=obj.modified,
+            )
+            outcome = self.ingest_file(landed, settled)
+            if outcome.status != "skipped":
+                settled.add(outcome.sha256)
+            summary.outcomes.append(outcome)
+        return summary
+
+    def ingest_file(self, landed: LandedFile, settled: set[str]) -> FileOutcome:
+        sha256 = landed.sha256
+        if sha256 in settled:
+            return FileOutcome(
+                landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
+            )
+        received_at = utc_now()
+        raw_key = lake.raw_key(landed.source, sha256, landed.name)
+        try:
+            self.lake.write_if_absent(raw_key, landed.data)
+            result = self.process(landed)
+            if result.report is not None:
+                return self.quarantine(landed, received_at, raw_key, result)
+            return self.publish_clean(landed, received_at, raw_key, result)
+        except Exception as error:  # one bad file must not stop the others
+            log.exception("ingest of %s failed", landed.key)
+            self.record(
+                landed, received_at, raw_key, "failed", error=f"{type(error).__name__}: {error}"
+            )
+            return FileOutcome(
+                landed.key,
+                sha256,
+                "failed",
+                f"internal error ({type(error).__name__}: {error}); the raw copy "
+                f"is kept and the file will be retried on the next ingest",
+            )
+
+    def process(self, landed: LandedFile) -> FeedResult:
+        from pipelines.registry import process_registry_file
+
+        handlers: dict[str, Callable[[Ingestor, LandedFile], FeedResult]] = {
+            "registry": process_registry_file,
+        }
+        return handlers[landed.source](self, landed)
+
+    def publish_clean(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+    ) -> FileOutcome:
+        outputs = []
+        for dataset, table in result.tables.items():
+            key = lake.clean_key(dataset, landed.sha256)
+            self.lake.write_parquet(key, with_lineage(table, landed, received_at))
+            outputs.append(key)
+        warnings = [
+            f"{check.check}: {check.unexpected_count} rows - {check.description}"
+            for outcome in result.outcomes
+            for check in outcome.warnings
+        ]
+        self.record(
+            landed,
+            received_at,
+            raw_key,
+            "ingested",
+            outputs=outputs,
+            warnings=warnings,
+            rows=(result.rows_in, result.rows_valid, 0),
+        )
+        note = f" with {len(warnings)} warnings" if warnings else ""
+        return FileOutcome(
+            landed.key,
+            landed.sha256,
+            "ingested",
+            f"{result.rows_in} rows ingested{note}",
+            result.rows_in,
+            result.rows_valid,
+            0,
+        )
+
+    def quarantine(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+    ) -> FileOutcome:
+        assert result.report is not None
+        report_key = write_quarantine_report(self.lake, result.report)
+        self.record(
+            landed,
+            received_at,
+            raw_key,
+            "quarantined",
+            report_key=report_key,
+            error=result.report.headline(),
+            rows=(result.rows_in, result.rows_valid, result.rows_rejected),
+        )
+        return FileOutcome(
+            landed.key,
+            landed.sha256,
+            "quarantined",
+            result.report.headline(),
+            result.rows_in,
+            result.rows_valid,
+            result.rows_rejected,
+            report_key=self.lake.uri_for(report_key),
+        )
+
+    def record(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        status: LedgerStatus,
+        *,
+        rows: tuple[int, int, int] = (0, 0, 0),
+        **details: Any,
+    ) -> None:
+        rows_in, rows_valid, rows_rejected = rows
+        self.ledger.append(
+            LedgerRecord(
+                sha256=landed.sha256,
+                source=landed.source,
+                original_name=landed.key,
+                size=len(landed.data),
+                received_at=received_at.isoformat(),
+                landed_at=landed.landed_at.isoformat(),
+                status=status,
+                run_id=self.run_id,
+                rows_in=rows_in,
+                rows_valid=rows_valid,
+                rows_rejected=rows_rejected,
+                raw_key=raw_key,
+                **details,
+            )
+        )
+
+
+def lineage_fields() -> list[pa.Field]:
+    import pyarrow as pa
+
+    timestamp = pa.timestamp("us", tz="UTC")
+    return [
+        pa.field("source_sha256", pa.string()),
+        pa.field("source_name", pa.string()),
+        pa.field("landed_at", timestamp),
+        pa.field("received_at", timestamp),
+    ]
+
+
+def with_lineage(table: pa.Table, landed: LandedFile, received_at: datetime) -> pa.Table:
+    """Every clean row says which file it came from and when that file landed."""
+    import pyarrow as pa
+
+    values = [landed.sha256, landed.key, landed.landed_at.astimezone(UTC), received_at]
+    for lineage_field, value in zip(lineage_fields(), values, strict=True):
+        table = table.append_column(
+            lineage_field, pa.array([value] * table.num_rows, lineage_field.type)
+        )
+    return table

@@ -1,0 +1,59 @@
+"""What the pipeline knows right now: the ledger by source, quarantine, and the published marts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.ledger import Ledger, LedgerRecord
+
+if TYPE_CHECKING:
+    from pipelines.marts import PublishRecord
+    from pipelines.settings import Settings
+
+
+@dataclass
+class StatusReport:
+    warehouse: Path
+    by_source: dict[str, Counter[str]] = field(default_factory=dict)
+    quarantined: list[LedgerRecord] = field(default_factory=list)
+    failed: list[LedgerRecord] = field(default_factory=list)
+    latest_publish: PublishRecord | None = None
+
+
+def collect_status(settings: Settings) -> StatusReport:
+    from pipelines.marts import published_records
+
+    ledger = Ledger(settings.lake_store)
+    report = StatusReport(warehouse=settings.warehouse.resolve())
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in ledger.latest_entries().values():
+        counts[entry.source][entry.status] += 1
+        if entry.status in ("quarantined", "failed"):
+            getattr(report, entry.status).append(ledger.read(entry))
+    report.by_source = dict(counts)
+    publishes = published_records(settings)
+    report.latest_publish = publishes[-1] if publishes else None
+    return report
+
+
+def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The best-ranked sentra, read from the published file the way a BI tool would."""
+    from pipelines.marts import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        cursor = con.execute(
+            """
+            select rank_national as rank, nama_sentra, province_name as provinsi,
+                   kabupaten_name as "kabupaten/kota", komoditas, jumlah_ikm, score
+            from marts.sentra_revitalisation_score
+            where eligible order by rank_national limit ?""",
+            [limit],
+        )
+        columns = [description[0] for description in cursor.description or []]
+        return columns, cursor.fetchall()
+    finally:
+        con.close()

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 if TYPE_CHECKING:
     import boto3.session
@@ -95,6 +94,12 @@ def _missing(operation: str, uri: str) -> FileNotFoundError:
     )
 
 
+def _temp_beside(target: Path) -> Path:
+    """A unique dot-named path in ``target``'s folder (created), which ``list`` skips."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
 @contextmanager
 def _replacing(target: Path) -> Iterator[Path]:
     """Yield a temp path beside ``target``; on success it atomically becomes ``target``.
@@ -102,8 +107,7 @@ def _replacing(target: Path) -> Iterator[Path]:
     Same folder, so ``os.replace`` is a rename on one filesystem and a reader sees either the
     old file or the complete new one. On failure the temp file is removed.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temp = _temp_beside(target)
     try:
         yield temp
         os.replace(temp, target)
@@ -268,8 +272,7 @@ class LocalStorage(Storage):
 
     def write_if_absent(self, key: str, data: bytes) -> bool:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp = _temp_beside(target)
         try:
             temp.write_bytes(data)
             # link() fails if the target exists, atomically: of two racing writers exactly
@@ -387,8 +390,7 @@ class S3Storage(Storage):
     def _new_arrow_filesystem(self) -> pyarrow.fs.S3FileSystem:
         import pyarrow.fs as pafs
 
-        # Arrow has its own AWS SDK, so hand it what boto3 resolved; both then talk to the
-        # same endpoint with the same identity.
+        # Arrow has its own AWS SDK: give it the same endpoint and region boto3 uses.
         options: dict[str, Any] = {
             "region": self.client.meta.region_name,
             "connect_timeout": self.connect_timeout,
@@ -400,12 +402,13 @@ class S3Storage(Storage):
             parsed = urlsplit(endpoint)
             options["scheme"] = parsed.scheme or "https"
             options["endpoint_override"] = parsed.netloc or parsed.path
-        credentials = _boto3_session().get_credentials()
-        if credentials is not None:
-            frozen = credentials.get_frozen_credentials()
-            options["access_key"] = frozen.access_key
-            options["secret_key"] = frozen.secret_key
-            options["session_token"] = frozen.token
+        # Keys from the environment are passed on explicitly; without them Arrow's own default
+        # chain (profiles, instance and web-identity roles) finds and refreshes credentials,
+        # which frozen copies from boto3 would not.
+        if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+            options["access_key"] = os.environ["AWS_ACCESS_KEY_ID"]
+            options["secret_key"] = os.environ["AWS_SECRET_ACCESS_KEY"]
+            options["session_token"] = os.environ.get("AWS_SESSION_TOKEN")
         return pafs.S3FileSystem(**options)
 
     def _arrow_path(self, key: str) -> str:
@@ -577,6 +580,8 @@ def open_storage(uri: str) -> Storage:
     if uri.startswith("s3://"):
         return S3Storage(uri)
     if uri.startswith("file://"):
+        from urllib.request import url2pathname
+
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
             raise ValueError(f"file:// URI {uri!r} names a remote host; use a local path.")

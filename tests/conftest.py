@@ -1,0 +1,103 @@
+"""Shared fixtures. S3 tests talk real HTTP to a moto server, never an in-process mock."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+    raise RuntimeError(f"moto server did not answer at {url} within 30 s")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto S3 server in a subprocess; yields its endpoint URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="moto-") as folder:
+        log = Path(folder, "moto.log")
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_until_up(url, process, log)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch, config_path: str) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", config_path)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", config_path)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_admin(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> S3Client:
+    """One client for test set-up (creating buckets); a client costs ~0.15 s to build."""
+    import boto3
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _no_real_aws(monkeypatch, str(tmp_path_factory.mktemp("aws") / "absent"))
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=moto_server,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+
+
+@pytest.fixture
+def s3_env(
+    moto_server: str, moto_admin: S3Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    """AWS_* pointed at moto, a fresh bucket; returns the store URI ``s3://<bucket>/some-prefix``."""
+    _no_real_aws(monkeypatch, str(tmp_path / "no-such-aws-config"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = f"test-{uuid.uuid4().hex[:16]}"
+    moto_admin.create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/some-prefix"

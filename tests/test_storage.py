@@ -1,0 +1,419 @@
+"""The same behaviour checked against both backends: a local folder and S3 (moto over HTTP)."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from pipelines.storage import (
+    LocalStorage,
+    S3Storage,
+    Storage,
+    StorageError,
+    open_storage,
+)
+
+ODD_KEYS = [
+    "plain.csv",
+    "with space/file name.csv",
+    "unicode/Dinas Perindustrian \u2013 Jawa Barat/données é 漢字.csv",
+    "deep/a/b/c/d.bin",
+]
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return open_storage(str(tmp_path / "lake"))
+    return open_storage(request.getfixturevalue("s3_env"))
+
+
+def _sibling_key_outside(store: Storage, tmp_path: Path) -> None:
+    """Put an object next to the store root whose name shares the root's prefix."""
+    if isinstance(store, S3Storage):
+        store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}-other/x", Body=b"x")
+    else:
+        (tmp_path / "lake-other").mkdir()
+        (tmp_path / "lake-other" / "x").write_bytes(b"x")
+
+
+def _keys(store: Storage, prefix: str = "") -> list[str]:
+    return [obj.key for obj in store.list(prefix)]
+
+
+# -- list ----------------------------------------------------------------------------------
+
+
+def test_list_is_recursive_sorted_and_relative(store: Storage, tmp_path: Path) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    for key, data in [("b/2.csv", b"22"), ("a.csv", b"1"), ("b/1/x.csv", b"333"), ("c d/é", b"")]:
+        store.write_bytes(key, data)
+    _sibling_key_outside(store, tmp_path)
+
+    objects = store.list()
+
+    assert [o.key for o in objects] == ["a.csv", "b/1/x.csv", "b/2.csv", "c d/é"]
+    assert [o.size for o in objects] == [1, 3, 2, 0]
+    for obj in objects:
+        assert obj.modified.utcoffset() == timedelta(0)
+        assert before < obj.modified < datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_list_prefix_is_a_plain_string_prefix(store: Storage) -> None:
+    for key in ["raw/file1", "raw/file2", "raw/other", "rawish", "raw/sub/file3", "clean/x"]:
+        store.write_bytes(key, b"x")
+
+    assert _keys(store, "raw/") == ["raw/file1", "raw/file2", "raw/other", "raw/sub/file3"]
+    assert _keys(store, "raw/fi") == ["raw/file1", "raw/file2"]
+    assert _keys(store, "raw") == [
+        "raw/file1",
+        "raw/file2",
+        "raw/other",
+        "raw/sub/file3",
+        "rawish",
+    ]
+    assert _keys(store, "nothing/") == []
+
+
+def test_list_skips_in_flight_temp_files(store: Storage) -> None:
+    for key in ["a/.part.tmp", ".staging/b", "a/.hidden/c", "a/real", "a/x.y"]:
+        store.write_bytes(key, b"x")
+    if isinstance(store, S3Storage):
+        store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}/folder/", Body=b"")
+
+    assert _keys(store) == ["a/real", "a/x.y"]
+
+
+def test_list_of_a_missing_root_is_empty(store: Storage) -> None:
+    assert store.list() == []
+    assert store.list("raw/") == []
+
+
+def test_list_of_a_missing_bucket_says_what_to_do(s3_env: str) -> None:
+    store = open_storage("s3://no-such-bucket-here/lake")
+
+    with pytest.raises(StorageError) as caught:
+        store.list()
+
+    message = str(caught.value)
+    assert "s3://no-such-bucket-here/lake" in message
+    assert "list" in message
+    assert "Create the bucket" in message
+
+
+# -- bytes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_bytes_round_trip_with_odd_keys(store: Storage, key: str) -> None:
+    data = "Sentra tenun, Rp 1.234.567,89 — ✓".encode()
+
+    store.write_bytes(key, data)
+
+    assert store.exists(key)
+    assert store.read_bytes(key) == data
+    assert _keys(store) == [key]
+
+
+def test_write_bytes_replaces_the_whole_object(store: Storage) -> None:
+    store.write_bytes("k", b"a much longer first version")
+    store.write_bytes("k", b"short")
+
+    assert store.read_bytes("k") == b"short"
+    assert [(o.key, o.size) for o in store.list()] == [("k", 5)]
+
+
+def test_write_if_absent_never_overwrites(store: Storage) -> None:
+    assert store.write_if_absent("ledger/abc.json", b"first") is True
+    assert store.write_if_absent("ledger/abc.json", b"second") is False
+
+    assert store.read_bytes("ledger/abc.json") == b"first"
+    assert _keys(store) == ["ledger/abc.json"]
+
+
+def test_write_if_absent_has_one_winner_under_a_race(store: Storage) -> None:
+    barrier = threading.Barrier(8)
+    results: dict[int, bool] = {}
+
+    def write(n: int) -> None:
+        barrier.wait()
+        results[n] = store.write_if_absent("raw/same", f"writer {n}".encode() * 1000)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [n for n, won in results.items() if won]
+    assert len(winners) == 1
+    assert store.read_bytes("raw/same") == f"writer {winners[0]}".encode() * 1000
+    assert _keys(store) == ["raw/same"]
+
+
+def test_missing_key_errors_name_the_uri(store: Storage, tmp_path: Path) -> None:
+    uri = store.uri_for("raw/missing file.csv")
+
+    with pytest.raises(FileNotFoundError, match="read_bytes") as caught:
+        store.read_bytes("raw/missing file.csv")
+    assert uri in str(caught.value)
+
+    with pytest.raises(FileNotFoundError) as caught:
+        store.download_file("raw/missing file.csv", tmp_path / "out.csv")
+    assert uri in str(caught.value)
+    assert not (tmp_path / "out.csv").exists()
+
+    with pytest.raises(FileNotFoundError) as caught:
+        store.move("raw/missing file.csv", "raw/elsewhere")
+    assert uri in str(caught.value)
+    assert not store.exists("raw/missing file.csv")
+
+
+# -- move, delete, files -------------------------------------------------------------------
+
+
+def test_move_renames_the_object(store: Storage) -> None:
+    store.write_bytes("landing/in box/é.csv", b"payload")
+
+    store.move("landing/in box/é.csv", "quarantine/2024/é.csv")
+
+    assert _keys(store) == ["quarantine/2024/é.csv"]
+    assert store.read_bytes("quarantine/2024/é.csv") == b"payload"
+
+
+def test_move_onto_itself_keeps_the_object(store: Storage) -> None:
+    store.write_bytes("a/k", b"payload")
+
+    store.move("a/k", "a/k")
+
+    assert store.read_bytes("a/k") == b"payload"
+
+
+def test_delete_removes_and_tolerates_missing(store: Storage) -> None:
+    store.write_bytes("a/b", b"x")
+    store.write_bytes("a/c", b"y")
+
+    store.delete("a/b")
+    store.delete("a/b")
+    store.delete("never/there")
+
+    assert not store.exists("a/b")
+    assert _keys(store) == ["a/c"]
+
+
+def test_upload_and_download_round_trip(store: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "source file.bin"
+    source.write_bytes(bytes(range(256)) * 100)
+    target = tmp_path / "fresh" / "folder" / "copy.bin"
+
+    store.upload_file(source, "raw/ü/source file.bin")
+    store.download_file("raw/ü/source file.bin", target)
+
+    assert target.read_bytes() == source.read_bytes()
+    assert [(o.key, o.size) for o in store.list()] == [("raw/ü/source file.bin", 25600)]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["copy.bin"]
+
+
+# -- parquet -------------------------------------------------------------------------------
+
+
+def test_parquet_round_trip_unifies_schemas(store: Storage) -> None:
+    old = pa.table({"sentra_id": pa.array([1, 2], pa.int32()), "name": ["Batik", "Tenun"]})
+    new = pa.table(
+        {"sentra_id": pa.array([3], pa.int64()), "name": ["Rotan"], "units": pa.array([12])}
+    )
+    keys = ["clean/registry/part 1 é.parquet", "clean/registry/part-2.parquet"]
+    store.write_parquet(keys[0], old)
+    store.write_parquet(keys[1], new)
+
+    table = store.read_parquet(keys)
+
+    assert table.schema.field("sentra_id").type == pa.int64()
+    assert table.sort_by("sentra_id").to_pydict() == {
+        "sentra_id": [1, 2, 3],
+        "name": ["Batik", "Tenun", "Rotan"],
+        "units": [None, None, 12],
+    }
+    assert _keys(store) == keys
+
+
+def test_arrow_dataset_scans_lazily_in_duckdb(store: Storage) -> None:
+    store.write_parquet("clean/a.parquet", pa.table({"x": list(range(10))}))
+    store.write_parquet("clean/b.parquet", pa.table({"x": list(range(5))}))
+
+    dataset = store.arrow_dataset(["clean/a.parquet", "clean/b.parquet"])
+    con = duckdb.connect()
+    con.register("t", dataset)
+
+    assert con.execute("select count(*), sum(x) from t").fetchone() == (15, 55)
+
+
+def test_read_parquet_rejects_empty_and_missing_keys(store: Storage) -> None:
+    store.write_parquet("clean/a.parquet", pa.table({"x": [1]}))
+
+    with pytest.raises(ValueError, match="No Parquet keys"):
+        store.read_parquet([])
+    with pytest.raises(FileNotFoundError) as caught:
+        store.read_parquet(["clean/a.parquet", "clean/missing.parquet"])
+    assert store.uri_for("clean/missing.parquet") in str(caught.value)
+
+
+def test_failed_parquet_write_leaves_nothing_behind(store: Storage) -> None:
+    with pytest.raises((TypeError, AttributeError)):
+        store.write_parquet("clean/bad.parquet", "not a table")
+
+    assert not store.exists("clean/bad.parquet")
+    assert store.list() == []
+    if isinstance(store, LocalStorage) and (store.root / "clean").exists():
+        assert list((store.root / "clean").iterdir()) == []
+
+
+# -- keys and URIs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a/../b", "a//b", "./a", "a\\b", "a/"])
+def test_invalid_keys_are_rejected(store: Storage, key: str) -> None:
+    with pytest.raises(ValueError, match="Invalid storage key"):
+        store.write_bytes(key, b"x")
+
+
+def test_uri_for_and_open_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    relative = open_storage("data/lake")
+    from_file_uri = open_storage(f"file://{tmp_path}/my%20lake")
+    s3 = open_storage("s3://bucket/some/prefix/")
+
+    assert isinstance(relative, LocalStorage) and relative.is_local
+    assert relative.uri == str(tmp_path.resolve() / "data" / "lake")
+    assert relative.uri_for("raw/a b.csv") == str(tmp_path.resolve() / "data/lake/raw/a b.csv")
+    assert isinstance(from_file_uri, LocalStorage)
+    assert from_file_uri.uri == str(tmp_path.resolve() / "my lake")
+    assert isinstance(s3, S3Storage) and not s3.is_local
+    assert s3.uri == "s3://bucket/some/prefix"
+    assert s3.uri_for("raw/a b.csv") == "s3://bucket/some/prefix/raw/a b.csv"
+    assert open_storage("s3://bucket").uri_for("k") == "s3://bucket/k"
+
+
+# -- retries -------------------------------------------------------------------------------
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+class FlakyProxy(ThreadingHTTPServer):
+    """Answers the first ``failures`` requests with 503 SlowDown, forwards the rest."""
+
+    # boto3 keeps connections open; joining their handler threads would hang the teardown.
+    daemon_threads = True
+
+    def __init__(self, upstream: str, failures: int) -> None:
+        super().__init__(("127.0.0.1", 0), _FlakyHandler)
+        self.upstream = urlsplit(upstream).netloc
+        self.failures = failures
+        self.seen: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def next_status(self, method: str) -> int | None:
+        with self.lock:
+            failing = len(self.seen) < self.failures
+            self.seen.append((method, 503 if failing else 0))
+            return 503 if failing else None
+
+
+class _FlakyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FlakyProxy
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.server.next_status(self.command) == 503:
+            self._reply(503, [("Content-Type", "application/xml")], SLOW_DOWN)
+            return
+        status, headers, payload = self._forward(body)
+        self._reply(status, headers, payload)
+
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream = http.client.HTTPConnection(self.server.upstream, timeout=10)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        response = upstream.getresponse()
+        payload = response.read()
+        upstream.close()
+        return response.status, response.getheaders(), payload
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        skip = {"connection", "transfer-encoding", "date", "server"}
+        if self.command != "HEAD":
+            skip.add("content-length")
+            self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers:
+            if name.lower() not in skip:
+                self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
+
+
+@pytest.fixture
+def flaky_proxy(
+    s3_env: str, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FlakyProxy]:
+    proxy = FlakyProxy(moto_server, failures=0)
+    # A short poll keeps shutdown() quick.
+    thread = threading.Thread(target=proxy.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+
+
+@pytest.mark.s3
+def test_transient_errors_are_retried(s3_env: str, flaky_proxy: FlakyProxy) -> None:
+    flaky_proxy.failures = 2
+    store = S3Storage(s3_env, max_attempts=4)
+
+    store.write_bytes("raw/a.csv", b"payload")
+
+    assert [status for _, status in flaky_proxy.seen] == [503, 503, 0]
+    assert {method for method, _ in flaky_proxy.seen} == {"PUT"}
+    assert store.read_bytes("raw/a.csv") == b"payload"
+
+
+@pytest.mark.s3
+def test_persistent_errors_raise_storage_error(s3_env: str, flaky_proxy: FlakyProxy) -> None:
+    flaky_proxy.failures = 10**6
+    store = S3Storage(s3_env, max_attempts=2)
+
+    with pytest.raises(StorageError) as caught:
+        store.write_bytes("raw/a.csv", b"payload")
+
+    message = str(caught.value)
+    assert f"{s3_env}/raw/a.csv" in message
+    assert "write_bytes" in message
+    assert "SlowDown" in message
+    assert "2 attempts" in message
+    assert "AWS_ENDPOINT_URL" in message
+    assert len(flaky_proxy.seen) == 2

@@ -84,13 +84,14 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
             settings.warehouse,
             f"marts already current (version {previous[-1].version}); nothing to do",
         )
+    now = utc_now()
     record = PublishRecord(
-        version=f"{utc_now().strftime('%Y%m%dT%H%M%SZ')}-{fingerprint[:8]}",
-        published_at=utc_now().isoformat(),
+        version=f"{now.strftime('%Y%m%dT%H%M%S.%f')[:-3]}Z-{fingerprint[:8]}",
+        published_at=now.isoformat(),
         fingerprint=fingerprint,
         run_id=run_id,
         input_sha256s=sorted(
-            {sha for keys in inputs.values() for sha in map(lake.sha256_from_clean_key, keys)}
+            {lake.sha256_from_clean_key(key) for keys in inputs.values() for key in keys}
         ),
     )
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)

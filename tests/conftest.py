@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ import pytest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from pipelines.settings import Settings
 
 
 def _free_port() -> int:
@@ -101,3 +104,33 @@ def s3_env(
     bucket = f"test-{uuid.uuid4().hex[:16]}"
     moto_admin.create_bucket(Bucket=bucket)
     return f"s3://{bucket}/some-prefix"
+
+
+# A fixed reference date keeps survey-staleness gates independent of when the tests run.
+TEST_AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Local landing, lake and warehouse in a fresh temporary folder."""
+    from pipelines.settings import Settings
+
+    return Settings(
+        landing=str(tmp_path / "landing"),
+        lake=str(tmp_path / "lake"),
+        warehouse=tmp_path / "warehouse" / "sentra.duckdb",
+        as_of=TEST_AS_OF,
+    )
+
+
+@pytest.fixture
+def s3_settings(s3_env: str, tmp_path: Path) -> Settings:
+    """Landing and lake in a fresh moto bucket; the warehouse stays a local file."""
+    from pipelines.settings import Settings
+
+    return Settings(
+        landing=f"{s3_env}/landing",
+        lake=f"{s3_env}/lake",
+        warehouse=tmp_path / "warehouse" / "sentra.duckdb",
+        as_of=TEST_AS_OF,
+    )

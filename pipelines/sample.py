@@ -51,14 +51,14 @@ __all__ = [
 ]
 
 ANCHOR_DATE = date(2026, 6, 30)
-""""Today" for every generated date: survey dates lie before it, the broken row after it."""
+"""The fixed "today" of the sample: every survey date lies before it but the broken row's."""
 REGISTRY_PERIOD = 2025
 """The reporting period (``periode``) of the registry submissions."""
-# Offices write their files during the survey year's closing months, well before the anchor.
+# Offices send a year's registry the following January; a fixed time keeps the bytes stable.
 _FILE_TIME = datetime(2026, 1, 15, 9, 30, 0)
 _ZIP_TIME = (2026, 1, 15, 9, 30, 0)
 
-_RESUBMITTED_PROVINCE = "33"
+_RESUBMITTED_PROVINCE = "34"
 _LATE_PROVINCE = "35"
 _LATE_PERIOD = REGISTRY_PERIOD - 1
 _UNRESOLVABLE_PROVINCE = "Jawa Tenggara"
@@ -81,7 +81,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "demo": Scale(provinces=("32", "33", "34", "35", "51", "73"), sentra=150, member_share=0.57),
+    "demo": Scale(provinces=("32", "33", "34", "35", "51", "73"), sentra=150, member_share=0.51),
     "national": Scale(provinces=(), sentra=7_500, member_share=1.0),
 }
 
@@ -367,7 +367,7 @@ _OFFICE_STYLES: dict[str, RegistryStyle] = {
         container=XlsxLayout(title_rows=2),
         dialect="formal",
         omit=frozenset(),
-        members="sheet",
+        members="csv",
         province_spellings=("Jawa Tengah", "Prov. Jawa Tengah", "JATENG"),
         regency_forms=("abbrev",),
         money_as_text=0.0,
@@ -797,12 +797,20 @@ class _Handles:
     """Hands out seller handles unique per marketplace, as the marketplaces enforce."""
 
     def __init__(self) -> None:
-        self._taken: dict[tuple[str, str], int] = {}
+        self._taken: set[tuple[str, str]] = set()
+        # Where to resume numbering a wanted handle, so popular names cost no rescans.
+        self._next: dict[tuple[str, str], int] = {}
 
     def claim(self, marketplace: str, wanted: str) -> str:
-        seen = self._taken.get((marketplace, wanted), 0)
-        self._taken[(marketplace, wanted)] = seen + 1
-        return wanted if seen == 0 else f"{wanted}{seen + 1}"
+        number = self._next.get((marketplace, wanted), 1)
+        handle = wanted if number == 1 else f"{wanted}{number}"
+        # A numbered handle may already be someone's plain one ("batik2" wanted as such).
+        while (marketplace, handle) in self._taken:
+            number += 1
+            handle = f"{wanted}{number}"
+        self._taken.add((marketplace, handle))
+        self._next[(marketplace, wanted)] = number + 1
+        return handle
 
 
 def _handle_base(nama_usaha: str, rng: random.Random) -> str:
@@ -889,7 +897,7 @@ def _units(rng: random.Random) -> int:
     # ~5% below the 5 units PP 29/2018 requires of a sentra; most 5-80, a long tail of big ones.
     if rng.random() < 0.05:
         return rng.randint(1, 4)
-    return min(600, max(5, round(rng.lognormvariate(math.log(32), 0.75))))
+    return min(600, max(5, round(rng.lognormvariate(math.log(33), 0.75))))
 
 
 class _ProvinceSampler:
@@ -952,8 +960,8 @@ class _ProvinceSampler:
             kecamatan, desa_list = self._rng.choice(places)
             desa = self._rng.choice(desa_list)
             name = _sentra_name(product.name, desa, self._rng)
-            # A regency with many sentra of one product numbers them, as offices do.
-            name = name if attempt < 20 else f"{name} {attempt}"
+            # A regency crowded with one product numbers its sentra ("... 2"), as offices do.
+            name = name if attempt < 20 else f"{name} {attempt - 18}"
             if name not in taken:
                 taken.add(name)
                 return kecamatan, desa, name

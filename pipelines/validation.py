@@ -89,6 +89,8 @@ class Validator:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        # GX logs set-up chatter (temporary docs folders) at INFO; our log says what matters.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = context.data_sources.add_pandas("sentra_batches").add_dataframe_asset("batch")

@@ -13,12 +13,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines import lake
+from pipelines.feeds import FEEDS, resolve
 from pipelines.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
 from pipelines.quarantine import QuarantineReport, write_quarantine_report
+from pipelines.storage import StorageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Landing folders this version ingests; later feeds add their folder and handler here.
-SUPPORTED_FEEDS = ("registry",)
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -65,11 +65,13 @@ class IngestSummary:
 
 @dataclass(frozen=True)
 class LandedFile:
-    """One landed object and its bytes, with the identity the ledger keys on."""
+    """One landed object, available as a local file, with the identity the ledger keys on."""
 
     key: str
     source: str
-    data: bytes
+    path: Path
+    sha256: str
+    size: int
     landed_at: datetime
 
     @property
@@ -77,8 +79,9 @@ class LandedFile:
         return PurePosixPath(self.key).name
 
     @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def data(self) -> bytes:
+        """The whole file in memory: for small feeds only (registries), never for exports."""
+        return self.path.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -120,14 +123,14 @@ class Ingestor:
 
         Ordered by landing time then key, so a resubmission is processed after the original.
         """
-        objects = [obj for feed in SUPPORTED_FEEDS for obj in self.landing.list(f"{feed}/")]
+        objects = [obj for source in FEEDS for obj in self.landing.list(f"{source}/")]
         if keys is not None:
             wanted = set(keys)
             missing = wanted - {obj.key for obj in objects}
             if missing:
                 raise FileNotFoundError(
                     f"not found in the landing store {self.landing.uri} under "
-                    f"{', '.join(f + '/' for f in SUPPORTED_FEEDS)}: {', '.join(sorted(missing))}"
+                    f"{', '.join(f + '/' for f in FEEDS)}: {', '.join(sorted(missing))}"
                 )
             objects = [obj for obj in objects if obj.key in wanted]
         return sorted(objects, key=lambda obj: (obj.modified, obj.key))
@@ -142,17 +145,28 @@ class Ingestor:
         for position, obj in enumerate(objects, start=1):
             if progress:
                 progress(position, len(objects), obj.key)
-            landed = LandedFile(
-                key=obj.key,
-                source=obj.key.split("/", 1)[0],
-                data=self.landing.read_bytes(obj.key),
-                landed_at=obj.modified,
-            )
-            outcome = self.ingest_file(landed, settled)
-            if outcome.status != "skipped":
+            try:
+                outcome = self.fetch_and_ingest(obj, settled)
+            except (OSError, StorageError) as error:
+                # Without the bytes there is no sha256 to record; the next run tries again.
+                log.error("could not read landed file %s: %s", obj.key, error)
+                outcome = FileOutcome(obj.key, "", "failed", f"could not read the file: {error}")
+            if outcome.status not in ("skipped", "failed"):
                 settled.add(outcome.sha256)
             summary.outcomes.append(outcome)
         return summary
+
+    def fetch_and_ingest(self, obj: StoredObject, settled: set[str]) -> FileOutcome:
+        with self.landing.local_copy(obj.key) as path:
+            landed = LandedFile(
+                key=obj.key,
+                source=obj.key.split("/", 1)[0],
+                path=path,
+                sha256=file_sha256(path),
+                size=obj.size,
+                landed_at=obj.modified,
+            )
+            return self.ingest_file(landed, settled)
 
     def ingest_file(self, landed: LandedFile, settled: set[str]) -> FileOutcome:
         sha256 = landed.sha256
@@ -163,7 +177,9 @@ class Ingestor:
         received_at = utc_now()
         raw_key = lake.raw_key(landed.source, sha256, landed.name)
         try:
-            self.lake.write_if_absent(raw_key, landed.data)
+            if not self.lake.exists(raw_key):
+                # Content-addressed: a concurrent writer can only write the same bytes.
+                self.lake.upload_file(landed.path, raw_key)
             result = self.process(landed)
             if result.report is not None:
                 return self.quarantine(landed, received_at, raw_key, result)
@@ -182,12 +198,10 @@ class Ingestor:
             )
 
     def process(self, landed: LandedFile) -> FeedResult:
-        from pipelines.registry import process_registry_file
-
-        handlers: dict[str, Callable[[Ingestor, LandedFile], FeedResult]] = {
-            "registry": process_registry_file,
-        }
-        return handlers[landed.source](self, landed)
+        handler: Callable[[Ingestor, LandedFile], FeedResult] = resolve(
+            FEEDS[landed.source].handler
+        )
+        return handler(self, landed)
 
     def publish_clean(
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
@@ -263,7 +277,7 @@ class Ingestor:
                 sha256=landed.sha256,
                 source=landed.source,
                 original_name=landed.key,
-                size=len(landed.data),
+                size=landed.size,
                 received_at=received_at.isoformat(),
                 landed_at=landed.landed_at.isoformat(),
                 status=status,
@@ -275,6 +289,11 @@ class Ingestor:
                 **details,
             )
         )
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def lineage_fields() -> list[pa.Field]:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines import lake
+from pipelines.feeds import all_datasets, clean_schema
 from pipelines.ledger import Ledger, utc_now
 from pipelines.regions import load_regions
-from pipelines.registry import clean_schema
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
-# Lake datasets the models read, registered in DuckDB as src_<dataset>.
-SOURCE_DATASETS = ("registry_sentra", "registry_members")
 MIN_UNITS = 5  # PP 29/2018: a sentra has at least 5 IKM units
 
 
@@ -132,7 +130,7 @@ def clean_inputs(settings: Settings) -> dict[str, list[str]]:
             for obj in settings.lake_store.list(lake.clean_prefix(dataset))
             if lake.sha256_from_clean_key(obj.key) in ingested
         ]
-        for dataset in SOURCE_DATASETS
+        for dataset in all_datasets()
     }
 
 

@@ -148,6 +148,18 @@ class Storage(ABC):
     @abstractmethod
     def move(self, src_key: str, dst_key: str) -> None: ...
 
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        """A local file with the object's bytes for the duration of the block.
+
+        Large exports are hashed and scanned from disk, never held in memory; S3 objects are
+        downloaded to a temporary file that is removed afterwards.
+        """
+        with tempfile.TemporaryDirectory(prefix="sentra-") as folder:
+            path = Path(folder) / Path(key).name
+            self.download_file(key, path)
+            yield path
+
     @abstractmethod
     def delete(self, key: str) -> None: ...
 
@@ -287,6 +299,14 @@ class LocalStorage(Storage):
     def upload_file(self, local_path: Path, key: str) -> None:
         with self._staged(key) as temp:
             shutil.copyfile(local_path, temp)
+
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        # A local object already is a file; copying it would only cost time and disk.
+        path = self._path(key)
+        if not path.is_file():
+            raise _missing("local_copy", str(path))
+        yield path
 
     def download_file(self, key: str, local_path: Path) -> None:
         source = self._path(key)

@@ -129,6 +129,19 @@ class Validator:
         return outcome
 
 
+    def validate_parquet(
+        self, suite_name: str, path: Path, parameters: dict[str, Any] | None = None
+    ) -> ValidationOutcome:
+        """Validate a typed Parquet file (large feeds write Parquet first, then validate it).
+
+        The file must carry the row-location columns. This reads it into pandas; large files
+        should move to GX's SQL engine over DuckDB behind this same call.
+        """
+        import pandas as pd
+
+        return self.validate(suite_name, pd.read_parquet(path), parameters)
+
+
 def check_result(item: dict[str, Any]) -> CheckResult:
     config = item["expectation_config"]
     meta = config.get("meta") or {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -59,11 +59,32 @@ class Settings(BaseSettings):
         description="The SQL models that build the marts (staging, intermediate, marts).",
     )
 
+    event_source: Literal["poll", "sqs"] = Field(
+        default="poll",
+        description="How Airflow notices landed files: 'poll' lists the landing store (folders, "
+        "MinIO); 'sqs' reads S3 event notifications from SENTRA_SQS_QUEUE_URL (AWS).",
+    )
+    sqs_queue_url: str | None = Field(
+        default=None,
+        description="The SQS queue the landing bucket sends its event notifications to.",
+    )
+    watch_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the 'poll' watcher lists the landing store.",
+    )
+
     @field_validator("landing", "lake")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         stripped = value.rstrip("/")
         return stripped or value
+
+    @model_validator(mode="after")
+    def _sqs_needs_a_queue(self) -> Settings:
+        if self.event_source == "sqs" and not self.sqs_queue_url:
+            raise ValueError("SENTRA_EVENT_SOURCE=sqs needs SENTRA_SQS_QUEUE_URL (the queue URL)")
+        return self
 
     @cached_property
     def landing_store(self) -> Storage:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines import lake
 from pipelines.feeds import FEEDS, resolve
 from pipelines.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
+from pipelines.quality import load_policy
 from pipelines.quarantine import QuarantineReport, write_quarantine_report
 from pipelines.storage import StorageError
 
@@ -47,6 +48,9 @@ class FileOutcome:
     rows_valid: int = 0
     rows_rejected: int = 0
     report_key: str | None = None
+    report: QuarantineReport | None = None
+    warnings: tuple[str, ...] = ()
+    source: str = ""
 
 
 @dataclass
@@ -86,17 +90,27 @@ class LandedFile:
 
 @dataclass(frozen=True)
 class FeedResult:
-    """What a feed handler made of a file: clean frames per dataset, or why it is rejected."""
+    """What a feed handler made of a file.
+
+    ``tables`` are the typed rows per dataset (bad rows included, located by their
+    ``source_sheet``/``source_row`` columns); ``report`` is set when anything critical failed.
+    The ingest decides from the source's policy whether the bad rows are quarantined alone or
+    the whole file is.
+    """
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
     outcomes: list[ValidationOutcome] = field(default_factory=list)
     report: QuarantineReport | None = None
     rows_in: int = 0
-    rows_rejected: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def rows_valid(self) -> int:
-        return self.rows_in - self.rows_rejected
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(
+            f"{check.check}: {check.unexpected_count} rows - {check.description}"
+            for outcome in self.outcomes
+            for check in outcome.warnings
+        )
 
 
 class Ingestor:
@@ -181,9 +195,7 @@ class Ingestor:
                 # Content-addressed: a concurrent writer can only write the same bytes.
                 self.lake.upload_file(landed.path, raw_key)
             result = self.process(landed)
-            if result.report is not None:
-                return self.quarantine(landed, received_at, raw_key, result)
-            return self.publish_clean(landed, received_at, raw_key, result)
+            return self.settle(landed, received_at, raw_key, result)
         except Exception as error:  # one bad file must not stop the others
             log.exception("ingest of %s failed", landed.key)
             self.record(
@@ -203,44 +215,69 @@ class Ingestor:
         )
         return handler(self, landed)
 
-    def publish_clean(
+    def settle(
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+    ) -> FileOutcome:
+        """Publish, publish without the bad rows, or quarantine, by the source's policy."""
+        report = result.report
+        if report is None:
+            return self.publish(landed, received_at, raw_key, result, frozenset())
+        rejected = report.rejected_locations()
+        policy = load_policy(self.settings.quality_policy).for_source(landed.source)
+        if (
+            result.tables
+            and rejected is not None
+            and len(rejected) <= policy.max_rejected_row_share * result.rows_in
+        ):
+            report.verdict = "rows_quarantined"
+            return self.publish(landed, received_at, raw_key, result, frozenset(rejected))
+        return self.quarantine(landed, received_at, raw_key, result, frozenset(rejected or ()))
+
+    def publish(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        result: FeedResult,
+        rejected: frozenset[tuple[Any, ...]],
     ) -> FileOutcome:
         outputs = []
         for dataset, table in result.tables.items():
+            kept, _ = split_rows(table, rejected)
             key = lake.clean_key(dataset, landed.sha256)
-            self.lake.write_parquet(key, with_lineage(table, landed, received_at))
+            self.lake.write_parquet(key, with_lineage(kept, landed, received_at))
             outputs.append(key)
-        warnings = [
-            f"{check.check}: {check.unexpected_count} rows - {check.description}"
-            for outcome in result.outcomes
-            for check in outcome.warnings
-        ]
+        report_key = self.write_report(result, rejected) if result.report else None
+        rows = (result.rows_in, result.rows_in - len(rejected), len(rejected))
         self.record(
             landed,
             received_at,
             raw_key,
             "ingested",
             outputs=outputs,
-            warnings=warnings,
-            rows=(result.rows_in, result.rows_valid, 0),
+            warnings=list(result.warnings),
+            rows=rows,
+            report_key=report_key,
+            metrics=result.metrics,
         )
-        note = f" with {len(warnings)} warnings" if warnings else ""
-        return FileOutcome(
-            landed.key,
-            landed.sha256,
-            "ingested",
-            f"{result.rows_in} rows ingested{note}",
-            result.rows_in,
-            result.rows_valid,
-            0,
-        )
+        message = f"{rows[1]} rows ingested"
+        if result.report:
+            message = result.report.headline()
+        elif result.warnings:
+            message += f" with {len(result.warnings)} warnings"
+        return self.outcome(landed, "ingested", message, rows, result, report_key)
 
     def quarantine(
-        self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        result: FeedResult,
+        rejected: frozenset[tuple[Any, ...]],
     ) -> FileOutcome:
         assert result.report is not None
-        report_key = write_quarantine_report(self.lake, result.report)
+        report_key = self.write_report(result, rejected)
+        rows = (result.rows_in, result.rows_in - len(rejected), len(rejected))
         self.record(
             landed,
             received_at,
@@ -248,17 +285,45 @@ class Ingestor:
             "quarantined",
             report_key=report_key,
             error=result.report.headline(),
-            rows=(result.rows_in, result.rows_valid, result.rows_rejected),
+            rows=rows,
+            warnings=list(result.warnings),
         )
+        return self.outcome(
+            landed, "quarantined", result.report.headline(), rows, result, report_key
+        )
+
+    def write_report(self, result: FeedResult, rejected: frozenset[tuple[Any, ...]]) -> str:
+        """The report and the rejected rows (typed, so without the raw file's personal data)."""
+        report = result.report
+        assert report is not None
+        report.rows_in, report.rows_rejected = result.rows_in, len(rejected)
+        for dataset, table in result.tables.items():
+            _, bad = split_rows(table, rejected)
+            if bad.num_rows:
+                key = lake.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+                self.lake.write_parquet(key, bad)
+                report.rejected_rows_uris.append(self.lake.uri_for(key))
+        return write_quarantine_report(self.lake, report)
+
+    def outcome(
+        self,
+        landed: LandedFile,
+        status: LedgerStatus,
+        message: str,
+        rows: tuple[int, int, int],
+        result: FeedResult,
+        report_key: str | None,
+    ) -> FileOutcome:
         return FileOutcome(
             landed.key,
             landed.sha256,
-            "quarantined",
-            result.report.headline(),
-            result.rows_in,
-            result.rows_valid,
-            result.rows_rejected,
-            report_key=self.lake.uri_for(report_key),
+            status,
+            message,
+            *rows,
+            report_key=self.lake.uri_for(report_key) if report_key else None,
+            report=result.report,
+            warnings=result.warnings,
+            source=landed.source,
         )
 
     def record(
@@ -289,6 +354,25 @@ class Ingestor:
                 **details,
             )
         )
+
+
+def split_rows(table: pa.Table, rejected: frozenset[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:
+    """(kept, rejected) rows of a typed table, by their (source_sheet, source_row) location."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not rejected:
+        return table, table.slice(0, 0)
+    rows_by_sheet: dict[Any, list[Any]] = {}
+    for sheet, row in rejected:
+        rows_by_sheet.setdefault(sheet, []).append(row)
+    sheets, rows = table.column("source_sheet"), table.column("source_row")
+    mask = pa.array([False] * table.num_rows, pa.bool_())
+    for sheet, sheet_rows in rows_by_sheet.items():
+        same_sheet = pc.is_null(sheets) if sheet is None else pc.equal(sheets, sheet)
+        in_rows = pc.is_in(rows, value_set=pa.array(sheet_rows, rows.type))
+        mask = pc.or_(mask, pc.and_(pc.fill_null(same_sheet, False), in_rows))
+    return table.filter(pc.invert(mask)), table.filter(mask)
 
 
 def file_sha256(path: Path) -> str:

@@ -3,7 +3,8 @@
 ```
 raw/<source>/<sha256><suffix>                 immutable copy of every received file
 clean/<dataset>/<sha256>.parquet             validated, typed rows of one received file
-quarantine/<source>/<sha256>/report.{json,md} why a file was not published
+quarantine/<source>/<sha256>/<run_id>/       why a file (or some of its rows) was not published:
+                                             report.json, report.md, rejected_<dataset>.parquet
 ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.ledger
 publishes/<version>.json                     one record per published marts version
 ```
@@ -33,8 +34,17 @@ def clean_prefix(dataset: str) -> str:
     return f"{CLEAN}/{dataset}/"
 
 
-def quarantine_report_key(source: str, sha256: str, extension: str) -> str:
-    return f"{QUARANTINE}/{source}/{sha256}/report.{extension}"
+def quarantine_prefix(source: str, sha256: str, run_id: str) -> str:
+    # Per run, so a replay's report sits beside the first one instead of replacing it.
+    return f"{QUARANTINE}/{source}/{sha256}/{run_id}/"
+
+
+def quarantine_report_key(source: str, sha256: str, run_id: str, extension: str) -> str:
+    return f"{quarantine_prefix(source, sha256, run_id)}report.{extension}"
+
+
+def rejected_rows_key(source: str, sha256: str, run_id: str, dataset: str) -> str:
+    return f"{quarantine_prefix(source, sha256, run_id)}rejected_{dataset}.parquet"
 
 
 def publish_record_key(version: str) -> str:

@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pipelines.storage import Storage
@@ -54,13 +54,18 @@ class LedgerRecord:
     outputs: list[str] = field(default_factory=list)
     report_key: str | None = None
     warnings: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Figures later checks compare against, e.g. ``rows_by_province`` for volume checks."""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> LedgerRecord:
-        return cls(**json.loads(data))
+        document = json.loads(data)
+        # Records written before a field existed simply lack it; the defaults apply.
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in document.items() if key in known})
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,18 @@ class Ledger:
 
     def latest_records(self, source: str | None = None) -> list[LedgerRecord]:
         return [self.read(entry) for entry in self.latest_entries(source).values()]
+
+    def latest_metric(self, source: str, name: str) -> dict[str, Any]:
+        """A per-scope metric (e.g. rows per province) as of the latest ingested file per scope."""
+        ingested = [
+            record
+            for record in self.latest_records(source)
+            if record.status == "ingested" and name in record.metrics
+        ]
+        merged: dict[str, Any] = {}
+        for record in sorted(ingested, key=lambda r: (r.landed_at, r.received_at)):
+            merged.update(record.metrics[name])
+        return merged
 
 
 def record_key(record: LedgerRecord) -> str:

@@ -47,14 +47,40 @@ class QuarantineReport:
     file_error: str | None = None
     cell_problems: list[CellProblem] = field(default_factory=list)
     failed_checks: list[CheckResult] = field(default_factory=list)
+    verdict: str = "file_quarantined"
+    """``file_quarantined`` (nothing published) or ``rows_quarantined`` (the rest published)."""
+    rejected_rows_uris: list[str] = field(default_factory=list)
 
     @property
     def blocking_checks(self) -> list[CheckResult]:
         return [check for check in self.failed_checks if check.severity == "critical"]
 
+    def rejected_locations(self) -> set[tuple[Any, ...]] | None:
+        """Every (sheet, row) that failed, or None when a failure is not tied to rows.
+
+        A file-level problem (unreadable file, a truncated-file check) or a check whose failing
+        rows were not all located means the bad rows cannot be separated from the good ones.
+        """
+        if self.file_error:
+            return None
+        located: set[tuple[Any, ...]] = {(p.sheet, p.row) for p in self.cell_problems}
+        for check in self.blocking_checks:
+            if check.unexpected_count == 0 or len(check.unexpected_rows) < check.unexpected_count:
+                return None
+            located.update(check.unexpected_rows)
+        return located
+
     def headline(self) -> str:
         if self.file_error:
             return self.file_error
+        if self.verdict == "rows_quarantined":
+            return (
+                f"{self.rows_rejected} of {self.rows_in} rows quarantined, the rest "
+                f"published; {self.failure_summary()}"
+            )
+        return f"{self.rows_rejected} of {self.rows_in} rows rejected; {self.failure_summary()}"
+
+    def failure_summary(self) -> str:
         parts = []
         if self.cell_problems:
             parts.append(f"{len(self.cell_problems)} unreadable cells")
@@ -63,7 +89,7 @@ class QuarantineReport:
                 f"{check.check} ({check.unexpected_count} rows)" for check in self.blocking_checks
             )
             parts.append(f"failed checks: {checks}")
-        return f"{self.rows_rejected} of {self.rows_in} rows rejected; " + "; ".join(parts)
+        return "; ".join(parts)
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = asdict(self)
@@ -84,10 +110,15 @@ class QuarantineReport:
             f"- raw copy (kept): `{self.raw_uri}`",
             f"- rows read: {self.rows_in}; rows with a problem: {self.rows_rejected}",
             "",
-            "Nothing from this file was published; the marts keep serving the previous data.",
-            "Fix the file and land it again (a corrected file is a new version).",
+            self.consequence(),
+            "Fix the file and land it again (a corrected file is a new version), or fix the "
+            f"suite or reference data and run `sentra replay {self.sha256}`.",
             "",
         ]
+        if self.rejected_rows_uris:
+            lines += ["Rejected rows (typed, without personal data):", ""]
+            lines += [f"- `{uri}`" for uri in self.rejected_rows_uris]
+            lines.append("")
         if self.file_error:
             lines += ["## The file could not be read", "", self.file_error, ""]
         if self.failed_checks:
@@ -111,6 +142,14 @@ class QuarantineReport:
                 )
         return "\n".join(lines) + "\n"
 
+    def consequence(self) -> str:
+        if self.verdict == "rows_quarantined":
+            return (
+                "Only the rejected rows were held back; the rest of the file was published "
+                "under the source's row-rejection threshold."
+            )
+        return "Nothing from this file was published; the marts keep serving the previous data."
+
 
 def checks_row(check: CheckResult) -> str:
     samples = "; ".join(
@@ -125,10 +164,10 @@ def checks_row(check: CheckResult) -> str:
 
 def write_quarantine_report(lake_store: Storage, report: QuarantineReport) -> str:
     """Write report.json and report.md; return the JSON report's key."""
-    json_key = lake.quarantine_report_key(report.source, report.sha256, "json")
+    json_key = lake.quarantine_report_key(report.source, report.sha256, report.run_id, "json")
     lake_store.write_bytes(json_key, report.to_json())
     lake_store.write_bytes(
-        lake.quarantine_report_key(report.source, report.sha256, "md"),
+        lake.quarantine_report_key(report.source, report.sha256, report.run_id, "md"),
         report.to_markdown().encode(),
     )
     return json_key

@@ -343,6 +343,7 @@ def read_sentra_rows(
         record["kabupaten_code"] = province_code and cells.read(
             "kabupaten_kota", functools.partial(regency_code, regions, province_code)
         )
+        record["komoditas_group"] = komoditas_group(record["komoditas"])
         record["periode"] = cells.read("periode", read_period)
         record["id_sentra_source"] = clean_text(cells.raw("id_sentra"))
         record["sentra_id"] = sentra_id(record)
@@ -367,6 +368,21 @@ def read_member_rows(table: SheetTable, result: RegistryParse) -> Iterator[dict[
             "source_sheet": table.sheet,
             "source_row": row_number,
         }
+
+
+def komoditas_group(komoditas: str | None) -> str | None:
+    """The commodity group of a registry's komoditas label, None when the label is unknown."""
+    if komoditas is None:
+        return None
+    return komoditas_groups().get(" ".join(komoditas.casefold().split()))
+
+
+@functools.cache
+def komoditas_groups() -> dict[str, str]:
+    from importlib import resources
+
+    text = resources.files("pipelines.reference").joinpath("komoditas.csv").read_text("utf-8")
+    return {row["label"]: row["group"] for row in csv.DictReader(io.StringIO(text))}
 
 
 def read_period(value: Any) -> str | None:
@@ -456,6 +472,7 @@ SENTRA_COLUMNS: dict[str, str] = {
     "kecamatan": "string",
     "desa_kelurahan": "string",
     "komoditas": "string",
+    "komoditas_group": "string",
     "kbli": "string",
     "jumlah_ikm": "Int64",
     "tenaga_kerja": "Int64",
@@ -482,7 +499,11 @@ MEMBER_COLUMNS: dict[str, str] = {
 
 
 def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
-    """Parse and validate one landed registry file: clean tables, or a quarantine report."""
+    """Parse and validate one landed registry file into typed tables and a verdict.
+
+    The typed tables always come back (bad rows included) so the ingest can apply the source's
+    quarantine policy: publish without the bad rows, or quarantine the whole file.
+    """
     from pipelines.ingest import FeedResult
 
     report = QuarantineReport(
@@ -498,28 +519,56 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
         report.file_error = str(error)
         return FeedResult(report=report)
     parameters = validation_parameters(ingestor.settings.reference_date())
-    frames = {SENTRA_DATASET: parsed.sentra, MEMBERS_DATASET: parsed.members}
-    outcomes = [
-        ingestor.validator.validate(dataset, frame, parameters)
-        for dataset, frame in frames.items()
-        if frame is not None
-    ]
+    rows_by_province = province_row_counts(parsed.sentra)
+    parameters["min_expected_rows"] = minimum_expected_rows(ingestor, rows_by_province)
+    outcomes = []
+    if parsed.sentra is not None:
+        frame = parsed.sentra.assign(member_ikm_listed=members_per_sentra(parsed))
+        outcomes.append(ingestor.validator.validate(SENTRA_DATASET, frame, parameters))
+    if parsed.members is not None:
+        outcomes.append(ingestor.validator.validate(MEMBERS_DATASET, parsed.members, parameters))
     report.cell_problems = parsed.issues
     report.failed_checks = [check for outcome in outcomes for check in outcome.failed]
     report.rows_in = parsed.rows_in
-    report.rows_rejected = len(
-        {(problem.sheet, problem.row) for problem in parsed.issues}
-        | {row for check in report.blocking_checks for row in check.unexpected_rows}
+    report.rows_rejected = len(report.rejected_locations() or ())
+    frames = {SENTRA_DATASET: parsed.sentra, MEMBERS_DATASET: parsed.members}
+    return FeedResult(
+        tables={dataset: to_arrow(frame) for dataset, frame in frames.items() if frame is not None},
+        outcomes=outcomes,
+        report=report if parsed.issues or report.blocking_checks else None,
+        rows_in=parsed.rows_in,
+        metrics={"rows_by_province": rows_by_province},
     )
-    if parsed.issues or report.blocking_checks:
-        return FeedResult(
-            outcomes=outcomes,
-            report=report,
-            rows_in=report.rows_in,
-            rows_rejected=report.rows_rejected,
-        )
-    tables = {dataset: to_arrow(frame) for dataset, frame in frames.items() if frame is not None}
-    return FeedResult(tables=tables, outcomes=outcomes, rows_in=parsed.rows_in)
+
+
+def province_row_counts(sentra: pd.DataFrame | None) -> dict[str, int]:
+    if sentra is None:
+        return {}
+    counts = sentra["province_code"].dropna().value_counts()
+    return {str(code): int(count) for code, count in sorted(counts.items())}
+
+
+def members_per_sentra(parsed: RegistryParse) -> list[int]:
+    """How many member IKM this file lists for each of its sentra (0 without a member table)."""
+    assert parsed.sentra is not None
+    if parsed.members is None:
+        return [0] * len(parsed.sentra)
+    counts = parsed.members["sentra_id"].value_counts()
+    return [int(counts.get(sentra_id, 0)) for sentra_id in parsed.sentra["sentra_id"]]
+
+
+def minimum_expected_rows(ingestor: Ingestor, rows_by_province: dict[str, int]) -> int:
+    """The fewest sentra rows this file may hold without looking truncated.
+
+    Compared with the latest ingested submission of each of its provinces: a province whose
+    registry shrinks below the policy's share of its previous size is a partial file.
+    """
+    from pipelines.quality import load_policy
+
+    share = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
+    previous = ingestor.ledger.latest_metric(SOURCE, "rows_by_province")
+    expected = sum(previous.get(province, 0) for province in rows_by_province)
+    return int(expected * share.min_share_of_previous_rows)
 
 
 def validation_parameters(reference_date: date) -> dict[str, Any]:

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         description="The SQL models that build the marts (staging, intermediate, marts).",
     )
 
+    quality_policy: Path | None = Field(
+        default=None,
+        description="A data-quality policy YAML replacing the built-in "
+        "pipelines/config/quality.yaml (row-rejection thresholds, volume and freshness rules).",
+    )
+    alert_urls: str = Field(
+        default="",
+        description="Apprise URLs alerts are delivered to (mailto://, json://, slack://, ...), "
+        "separated by spaces or commas; empty means console only.",
+    )
+
     event_source: Literal["poll", "sqs"] = Field(
         default="poll",
         description="How Airflow notices landed files: 'poll' lists the landing store (folders, "

@@ -24,6 +24,7 @@ final as (
         sentra.kecamatan,
         sentra.desa_kelurahan,
         sentra.komoditas,
+        sentra.komoditas_group,
         sentra.kbli,
         sentra.jumlah_ikm,
         sentra.tenaga_kerja,

@@ -13,6 +13,7 @@ final as (
         cast(kecamatan as varchar) as kecamatan,
         cast(desa_kelurahan as varchar) as desa_kelurahan,
         cast(komoditas as varchar) as komoditas,
+        cast(komoditas_group as varchar) as komoditas_group,
         cast(kbli as varchar) as kbli,
         cast(jumlah_ikm as integer) as jumlah_ikm,
         cast(tenaga_kerja as integer) as tenaga_kerja,

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
         description="How often the 'poll' watcher lists the landing store.",
+    )
+
+    bps_api_url: str = Field(
+        default="https://webapi.bps.go.id/v1/api",
+        description="Base URL of the BPS Web API (a local server in tests and offline demos).",
+    )
+    bps_api_key: SecretStr | None = Field(
+        default=None,
+        description="The BPS Web API key; needed only by `sentra ingest bps`. Never logged: "
+        "every URL shown anywhere has it replaced by ***.",
     )
 
     @field_validator("landing", "lake")

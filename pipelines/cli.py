@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pipelines.alerts import Alert
     from pipelines.ingest import IngestSummary
     from pipelines.marts import BuildResult
     from pipelines.settings import Settings
@@ -132,7 +133,40 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
     print_ingest_summary(summary)
+    raise_alerts(settings, summary)
     return summary
+
+
+def raise_alerts(settings: Settings, summary: IngestSummary) -> None:
+
+    from pipelines.alerts import alerts_for_ingest
+
+    show_alerts(settings, alerts_for_ingest(summary, settings))
+
+
+def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
+    """Print every alert, then deliver them to the configured channels (if any)."""
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    from pipelines.alerts import deliver
+
+    for alert in alerts:
+        colour = "red" if alert.severity == "critical" else "yellow"
+        errors.print(
+            Panel(
+                escape(alert.body),
+                title=f"[{colour}]{alert.severity.upper()}[/] {alert.title}",
+                border_style=colour,
+                expand=False,
+            )
+        )
+    for delivery in deliver(alerts, settings.alert_urls):
+        if not delivery.delivered:
+            errors.print(
+                f"[red]Alert not delivered[/red] to {delivery.channel} "
+                f"after {delivery.attempts} attempts (see the log)."
+            )
 
 
 def print_ingest_summary(summary: IngestSummary) -> None:
@@ -154,6 +188,27 @@ def print_ingest_summary(summary: IngestSummary) -> None:
         ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         or "No landed files found."
     )
+
+
+@app.command()
+def replay(
+    sha256: Annotated[str, typer.Argument(help="The file's sha256 (or a unique prefix of it).")],
+    run_id: RunIdOption = None,
+) -> None:
+    """Run a received file again from its raw copy (after fixing a suite or reference data)."""
+    from pipelines.ingest import Ingestor, IngestSummary
+
+    settings = load_settings()
+    ingestor = Ingestor(settings, run_id)
+    try:
+        outcome = ingestor.replay(sha256)
+    except LookupError as error:
+        errors.print(f"[red]{error}[/red]. `sentra status` lists quarantined files.")
+        raise typer.Exit(EXIT_USAGE) from error
+    summary = IngestSummary(run_id=ingestor.run_id, outcomes=[outcome])
+    print_ingest_summary(summary)
+    raise_alerts(settings, summary)
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command()
@@ -200,10 +255,20 @@ def status() -> None:
     console.print(table)
     for item in report.quarantined:
         console.print(
-            f"[yellow]quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): {item.error}"
+            f"[yellow]quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
+            f"{item.error}\n  report: {item.report_key}; replay: sentra replay {item.sha256[:12]}"
+        )
+    for item in report.rows_quarantined:
+        console.print(
+            f"[yellow]rows quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
+            f"{item.rows_rejected} of {item.rows_in} rows held back; report: {item.report_key}"
         )
     for item in report.failed:
         console.print(f"[red]failed[/red] {item.original_name} ({item.sha256[:12]}): {item.error}")
+    if report.freshness is not None:
+        for source, (fresh, overdue) in sorted(report.freshness.summary().items()):
+            colour = "yellow" if overdue else "green"
+            console.print(f"Freshness {source}: [{colour}]{fresh} fresh, {overdue} overdue[/]")
     if report.latest_publish is None:
         console.print("Marts: not published yet (run `sentra build`).")
     else:
@@ -214,6 +279,23 @@ def status() -> None:
         )
         for table_name, rows in sorted(publish.row_counts.items()):
             console.print(f"  marts.{table_name}: {rows:,} rows")
+
+
+@app.command()
+def freshness() -> None:
+    """Check every feed's freshness contract; alert and exit 1 when something is overdue."""
+    from pipelines.freshness import check_freshness
+
+    settings = load_settings()
+    report = check_freshness(settings)
+    for source, (fresh, overdue) in sorted(report.summary().items()):
+        console.print(f"{source}: {fresh} fresh, {overdue} overdue")
+    alert = report.alert()
+    if alert is None:
+        console.print("Every feed is within its freshness contract.")
+        return
+    show_alerts(settings, [alert])
+    raise typer.Exit(EXIT_DATA_FAILED)
 
 
 @app.command()

@@ -170,6 +170,28 @@ class Ingestor:
             summary.outcomes.append(outcome)
         return summary
 
+    def replay(self, sha256_prefix: str) -> FileOutcome:
+        """Run a received file again from its raw copy, e.g. after a suite or reference fix.
+
+        The ledger keeps the earlier outcome and gains the new one; the marts follow the latest.
+        """
+        record = self.ledger.read(self.ledger.history(sha256_prefix)[-1])
+        if record.raw_key is None:
+            raise LookupError(f"no raw copy recorded for {record.sha256}; land the file again")
+        log.info(
+            "replaying %s (%s), last %s", record.original_name, record.sha256[:12], record.status
+        )
+        with self.lake.local_copy(record.raw_key) as path:
+            landed = LandedFile(
+                key=record.original_name,
+                source=record.source,
+                path=path,
+                sha256=record.sha256,
+                size=record.size,
+                landed_at=datetime.fromisoformat(record.landed_at),
+            )
+            return self.ingest_file(landed, settled=set())
+
     def fetch_and_ingest(self, obj: StoredObject, settled: set[str]) -> FileOutcome:
         with self.landing.local_copy(obj.key) as path:
             landed = LandedFile(
@@ -231,7 +253,9 @@ class Ingestor:
         ):
             report.verdict = "rows_quarantined"
             return self.publish(landed, received_at, raw_key, result, frozenset(rejected))
-        return self.quarantine(landed, received_at, raw_key, result, frozenset(rejected or ()))
+        return self.quarantine(
+            landed, received_at, raw_key, result, frozenset(report.located_rows())
+        )
 
     def publish(
         self,

@@ -116,6 +116,18 @@ class Ledger:
             if entry.status in SETTLED_STATUSES
         }
 
+    def history(self, sha256_prefix: str) -> list[LedgerEntry]:
+        """Every record of the file whose sha256 starts with the prefix, oldest first.
+
+        Raises LookupError when no file, or more than one, matches.
+        """
+        entries = [e for e in self.entries() if e.sha256.startswith(sha256_prefix.lower())]
+        files = {entry.sha256 for entry in entries}
+        if len(files) != 1:
+            found = "no received file" if not files else f"{len(files)} files"
+            raise LookupError(f"{found} with sha256 starting {sha256_prefix!r} in the ledger")
+        return sorted(entries, key=lambda entry: (entry.received_at, entry.key))
+
     def read(self, entry: LedgerEntry) -> LedgerRecord:
         return LedgerRecord.from_json(self._lake.read_bytes(entry.key))
 

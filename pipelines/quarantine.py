@@ -55,20 +55,25 @@ class QuarantineReport:
     def blocking_checks(self) -> list[CheckResult]:
         return [check for check in self.failed_checks if check.severity == "critical"]
 
+    def located_rows(self) -> set[tuple[Any, ...]]:
+        """Every (sheet, row) named by an unreadable cell or a failed critical check."""
+        located: set[tuple[Any, ...]] = {(p.sheet, p.row) for p in self.cell_problems}
+        for check in self.blocking_checks:
+            located.update(check.unexpected_rows)
+        return located
+
     def rejected_locations(self) -> set[tuple[Any, ...]] | None:
-        """Every (sheet, row) that failed, or None when a failure is not tied to rows.
+        """The rows to hold back, or None when the bad rows cannot be separated from the rest.
 
         A file-level problem (unreadable file, a truncated-file check) or a check whose failing
-        rows were not all located means the bad rows cannot be separated from the good ones.
+        rows were not all located means only the whole file can be quarantined.
         """
         if self.file_error:
             return None
-        located: set[tuple[Any, ...]] = {(p.sheet, p.row) for p in self.cell_problems}
         for check in self.blocking_checks:
             if check.unexpected_count == 0 or len(check.unexpected_rows) < check.unexpected_count:
                 return None
-            located.update(check.unexpected_rows)
-        return located
+        return self.located_rows()
 
     def headline(self) -> str:
         if self.file_error:

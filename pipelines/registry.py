@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 SOURCE = "registry"
 SENTRA_DATASET = "registry_sentra"
+ROWS_BY_SCOPE = "rows_by_scope"
+SCOPE_SEPARATOR = "|"
 MEMBERS_DATASET = "registry_members"
 
 # Canonical field -> header spellings seen in submissions, after normalise_header().
@@ -519,8 +521,8 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
         report.file_error = str(error)
         return FeedResult(report=report)
     parameters = validation_parameters(ingestor.settings.reference_date())
-    rows_by_province = province_row_counts(parsed.sentra)
-    parameters["min_expected_rows"] = minimum_expected_rows(ingestor, rows_by_province)
+    rows_by_scope = scope_row_counts(parsed.sentra)
+    parameters["min_expected_rows"] = minimum_expected_rows(ingestor, rows_by_scope)
     outcomes = []
     if parsed.sentra is not None:
         frame = parsed.sentra.assign(member_ikm_listed=members_per_sentra(parsed))
@@ -530,22 +532,23 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     report.cell_problems = parsed.issues
     report.failed_checks = [check for outcome in outcomes for check in outcome.failed]
     report.rows_in = parsed.rows_in
-    report.rows_rejected = len(report.rejected_locations() or ())
+    report.rows_rejected = len(report.located_rows())
     frames = {SENTRA_DATASET: parsed.sentra, MEMBERS_DATASET: parsed.members}
     return FeedResult(
         tables={dataset: to_arrow(frame) for dataset, frame in frames.items() if frame is not None},
         outcomes=outcomes,
         report=report if parsed.issues or report.blocking_checks else None,
         rows_in=parsed.rows_in,
-        metrics={"rows_by_province": rows_by_province},
+        metrics={ROWS_BY_SCOPE: rows_by_scope},
     )
 
 
-def province_row_counts(sentra: pd.DataFrame | None) -> dict[str, int]:
+def scope_row_counts(sentra: pd.DataFrame | None) -> dict[str, int]:
+    """Sentra rows per ``<province_code>|<period>``, the unit a submission replaces."""
     if sentra is None:
         return {}
-    counts = sentra["province_code"].dropna().value_counts()
-    return {str(code): int(count) for code, count in sorted(counts.items())}
+    scopes = (sentra["province_code"] + SCOPE_SEPARATOR + sentra["periode"]).dropna()
+    return {str(scope): int(count) for scope, count in sorted(scopes.value_counts().items())}
 
 
 def members_per_sentra(parsed: RegistryParse) -> list[int]:
@@ -557,18 +560,29 @@ def members_per_sentra(parsed: RegistryParse) -> list[int]:
     return [int(counts.get(sentra_id, 0)) for sentra_id in parsed.sentra["sentra_id"]]
 
 
-def minimum_expected_rows(ingestor: Ingestor, rows_by_province: dict[str, int]) -> int:
+def minimum_expected_rows(ingestor: Ingestor, rows_by_scope: dict[str, int]) -> int:
     """The fewest sentra rows this file may hold without looking truncated.
 
-    Compared with the latest ingested submission of each of its provinces: a province whose
-    registry shrinks below the policy's share of its previous size is a partial file.
+    Each province in the file is compared with its latest ingested submission for the same or
+    an earlier period (a late file for an old period is not compared with a newer registry): a
+    registry shrinking below the policy's share of that size is a partial file.
     """
     from pipelines.quality import load_policy
 
-    share = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
-    previous = ingestor.ledger.latest_metric(SOURCE, "rows_by_province")
-    expected = sum(previous.get(province, 0) for province in rows_by_province)
-    return int(expected * share.min_share_of_previous_rows)
+    policy = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
+    previous = ingestor.ledger.latest_metric(SOURCE, ROWS_BY_SCOPE)
+    expected = 0
+    for scope in rows_by_scope:
+        province, _, period = scope.partition(SCOPE_SEPARATOR)
+        earlier = [
+            (p, count)
+            for key, count in previous.items()
+            for prov, _, p in [key.partition(SCOPE_SEPARATOR)]
+            if prov == province and p <= period
+        ]
+        if earlier:
+            expected += max(earlier)[1]
+    return int(expected * policy.min_share_of_previous_rows)
 
 
 def validation_parameters(reference_date: date) -> dict[str, Any]:

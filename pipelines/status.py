@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.ledger import Ledger, LedgerRecord
 
 if TYPE_CHECKING:
+    from pipelines.freshness import FreshnessReport
     from pipelines.marts import PublishRecord
     from pipelines.settings import Settings
 
@@ -20,10 +21,13 @@ class StatusReport:
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     quarantined: list[LedgerRecord] = field(default_factory=list)
     failed: list[LedgerRecord] = field(default_factory=list)
+    rows_quarantined: list[LedgerRecord] = field(default_factory=list)
     latest_publish: PublishRecord | None = None
+    freshness: FreshnessReport | None = None
 
 
 def collect_status(settings: Settings) -> StatusReport:
+    from pipelines.freshness import check_freshness
     from pipelines.marts import published_records
 
     ledger = Ledger(settings.lake_store)
@@ -33,9 +37,12 @@ def collect_status(settings: Settings) -> StatusReport:
         counts[entry.source][entry.status] += 1
         if entry.status in ("quarantined", "failed"):
             getattr(report, entry.status).append(ledger.read(entry))
+        elif (record := ledger.read(entry)).rows_rejected:
+            report.rows_quarantined.append(record)
     report.by_source = dict(counts)
     publishes = published_records(settings)
     report.latest_publish = publishes[-1] if publishes else None
+    report.freshness = check_freshness(settings)
     return report
 
 

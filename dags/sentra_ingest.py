@@ -1,0 +1,74 @@
+"""One ingest DAG per feed in ``pipelines.feeds.FEEDS``: a new feed needs no edit here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import DAG, dag, get_current_context, task
+from sentra_common import (
+    START_DATE,
+    announce,
+    default_args,
+    landed_asset,
+    tags,
+    validated_asset,
+)
+
+from pipelines.feeds import FEEDS
+
+DOC = """
+### Ingest the `{source}` feed
+
+**Runs when** files land under `{source}/` in the landing store (asset `sentra.landed.{source}`,
+fed by the watcher `SENTRA_EVENT_SOURCE` chooses: S3 notifications through SQS, or a listing of
+the landing store), or when a producer posts an event for that asset.
+
+**Does** ingest every landed `{source}` file whose sha256 the ledger has not settled: raw copy,
+parse, validate, clean Parquet or quarantine, one ledger record per file. Then:
+
+* `announce_validated` records a `sentra.validated.{source}` event (sha256s, rows in / valid /
+  rejected, statuses) when something was published; it is *skipped* when nothing was, so the
+  marts are not rebuilt for nothing.
+* `check_outcomes` fails the run when a file was quarantined or failed. The detailed alert
+  (failed checks, sample rows, report path) has already been sent by `ingest`.
+
+**When it fails**: `ingest` retries with backoff (storage hiccups). A *quarantined* file needs
+a person: read the report named in the log, fix the file and land it again, or fix the suite and
+replay it with `sentra_reprocess`. A *failed* file is retried by the next ingest.
+"""
+
+
+def ingest_dag(source: str) -> DAG:
+    @dag(
+        dag_id=f"sentra_ingest_{source}",
+        schedule=[landed_asset(source)],
+        start_date=START_DATE,
+        catchup=False,
+        # One ingest per feed at a time; events arriving meanwhile queue one more run.
+        max_active_runs=1,
+        tags=tags("ingest", source),
+        default_args=default_args(),
+        doc_md=DOC.format(source=source),
+    )
+    def ingest_feed_dag() -> None:
+        @task
+        def ingest() -> dict[str, Any]:
+            from sentra_tasks import ingest_feed
+
+            return ingest_feed(source, get_current_context())
+
+        @task(retries=0)
+        def check_outcomes(summary: dict[str, Any]) -> None:
+            from sentra_tasks import raise_on_problems
+
+            raise_on_problems(summary)
+
+        summary = ingest()
+        announce(validated_asset(source), "validated_extra", "announce_validated")(summary)
+        check_outcomes(summary)
+
+    return ingest_feed_dag()
+
+
+for _source in FEEDS:
+    globals()[f"sentra_ingest_{_source}"] = ingest_dag(_source)

@@ -1,0 +1,291 @@
+"""Task bodies of the Sentra DAGs: thin glue between Airflow's context and ``pipelines``.
+
+Imported inside tasks only, never while the DAG processor parses a file, so it may import
+whatever ``pipelines`` needs. Everything returned is plain JSON: it travels as XCom and as asset
+event extras, which the Airflow UI shows without anyone opening a log. Listed in
+``.airflowignore``: no DAG here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections import Counter
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from sentra_common import run_link, send_alert, settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from pipelines.ingest import FileOutcome, IngestSummary
+    from pipelines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AlertedFailure(AirflowFailException):
+    """A failure whose detailed alert was already sent; the generic notifier stays quiet."""
+
+    already_alerted = True
+
+
+# Asset event extras live in the metadata database: list at most this many files per event.
+MAX_FILES_IN_EVENT = 50
+
+
+def ledger_run_id(context: Context) -> str:
+    """The run id the ledger records: the DAG and Airflow run, with only key-safe characters."""
+    raw = f"{context['dag'].dag_id}__{context['run_id']}"
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", raw).strip("-")
+
+
+def triggering_events(context: Context) -> list[dict[str, Any]]:
+    """Every asset event behind this run (several can collapse into one run), logged one by one."""
+    events: list[dict[str, Any]] = []
+    accessor = context.get("triggering_asset_events") or {}
+    for asset in accessor:
+        for event in accessor[asset]:
+            described = {
+                "asset": asset.name,
+                "timestamp": event.timestamp.isoformat(),
+                "source_dag_id": event.source_dag_id,
+                "source_run_id": event.source_run_id,
+                **describe_extra(event.extra or {}),
+            }
+            log.info("triggered by %s", described)
+            events.append(described)
+    if not events:
+        log.info("no triggering asset events: a manual or scheduled run")
+    return events
+
+
+def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """The part of an event's extra worth keeping: what files it is about."""
+    if extra.get("from_trigger"):
+        payload = extra.get("payload") or {}
+        if "message_batch" in payload:
+            from pipelines.watch import keys_from_s3_messages
+
+            notes = keys_from_s3_messages(payload["message_batch"])
+            return {
+                "via": "sqs",
+                "keys": notes.keys,
+                "test_events": notes.test_events,
+                "unreadable": notes.unreadable,
+            }
+        files = payload.get("files") or []
+        return {"via": "poll", "keys": [f.get("key") for f in files]}
+    return {key: extra[key] for key in ("sha256s", "version", "via", "keys") if key in extra}
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+def ingest_feed(source: str, context: Context) -> dict[str, Any]:
+    """Ingest every landed file of one feed that the ledger has not settled."""
+    from pipelines.ingest import Ingestor
+
+    config = settings()
+    triggering_events(context)
+    ingestor = Ingestor(config, ledger_run_id(context))
+    # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
+    # merged or be S3 test messages, and identity is the content's hash, not the message.
+    keys = [obj.key for obj in ingestor.landed_objects() if obj.key.startswith(f"{source}/")]
+    summary = ingestor.run(keys)
+    alert_data_problems(summary, config, context)
+    return summary_dict(source, summary)
+
+
+def reingest(keys: list[str], context: Context) -> dict[str, Any]:
+    """Ingest the given landing keys again even if settled (after fixing a suite or reference)."""
+    from pipelines.ingest import Ingestor, IngestSummary
+
+    config = settings()
+    ingestor = Ingestor(config, ledger_run_id(context))
+    summary = IngestSummary(run_id=ingestor.run_id)
+    for obj in ingestor.landed_objects(keys):
+        # An empty "settled" set is what makes this a replay rather than a no-op.
+        summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
+    alert_data_problems(summary, config, context)
+    return summary_dict("reprocess", summary)
+
+
+def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
+    return {
+        "key": outcome.key,
+        "sha256": outcome.sha256,
+        "status": str(outcome.status),
+        "rows_in": outcome.rows_in,
+        "rows_valid": outcome.rows_valid,
+        "rows_rejected": outcome.rows_rejected,
+        "message": outcome.message,
+        "report": outcome.report_key,
+    }
+
+
+def summary_dict(source: str, summary: IngestSummary) -> dict[str, Any]:
+    files = [outcome_dict(outcome) for outcome in summary.outcomes]
+    for item in files:
+        log.info("%(status)s %(key)s (%(sha256).12s): %(message)s", item)
+    return {
+        "source": source,
+        "run_id": summary.run_id,
+        "files": files,
+        "statuses": dict(Counter(item["status"] for item in files)),
+    }
+
+
+def validated_extra(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the validated-feed event says: which contents were published, with row counts."""
+    ingested = [item for item in summary["files"] if item["status"] == "ingested"]
+    if not ingested:
+        raise AirflowSkipException(
+            "no file was ingested in this run (nothing new, or everything was quarantined): "
+            "the clean lake did not change, so the marts are not rebuilt"
+        )
+    return {
+        "source": summary["source"],
+        "run_id": summary["run_id"],
+        "sha256s": [item["sha256"] for item in ingested],
+        "rows_in": sum(item["rows_in"] for item in ingested),
+        "rows_valid": sum(item["rows_valid"] for item in ingested),
+        "rows_rejected": sum(item["rows_rejected"] for item in ingested),
+        "statuses": summary["statuses"],
+        "files": [
+            {k: item[k] for k in ("key", "sha256", "rows_in", "rows_valid", "rows_rejected")}
+            for item in ingested[:MAX_FILES_IN_EVENT]
+        ],
+    }
+
+
+def raise_on_problems(summary: dict[str, Any]) -> None:
+    """Fail the run (red in the UI) when a file was quarantined or failed; alerts went already."""
+    bad = [item for item in summary["files"] if item["status"] in ("quarantined", "failed")]
+    if bad:
+        lines = [f"{item['status']}: {item['key']} - {item['message']}" for item in bad]
+        raise AlertedFailure(
+            f"{len(bad)} file(s) not published:\n"
+            + "\n".join(lines)
+            + "\nQuarantined: read the report, fix the file and land it again (or fix the suite "
+            "and replay it with the sentra_reprocess DAG). Failed: retried on the next ingest."
+        )
+
+
+def alert_data_problems(summary: IngestSummary, config: Settings, context: Context) -> None:
+    """Detailed alerts (checks, samples, what was not published) from ``pipelines.alerts``."""
+    try:
+        from pipelines.alerts import alerts_for_ingest, deliver
+    except ImportError:
+        for outcome in summary.outcomes:
+            if outcome.status in ("quarantined", "failed"):
+                log.warning("ALERT %s %s: %s", outcome.status, outcome.key, outcome.message)
+        return
+    link = run_link(context)
+    alerts = [
+        replace(alert, body=f"{alert.body}\n\nAirflow: {link}")
+        for alert in alerts_for_ingest(summary, config)
+    ]
+    deliver(alerts, config.alert_urls)
+
+
+# -- marts -------------------------------------------------------------------------------------
+
+
+def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
+    """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
+    from pipelines.marts import MartsCheckError, build_and_publish
+
+    events = triggering_events(context)
+    try:
+        result = build_and_publish(settings(), ledger_run_id(context), force=force)
+    except MartsCheckError as error:
+        raise AirflowFailException(
+            f"marts not published: {error}. The previous version keeps serving."
+        ) from error
+    log.info("%s", result.message)
+    return {
+        "published": result.published,
+        "message": result.message,
+        "version": result.record.version,
+        "published_at": result.record.published_at,
+        "input_files": len(result.record.input_sha256s),
+        "row_counts": result.record.row_counts,
+        "warehouse": str(result.warehouse),
+        "triggered_by": events[:MAX_FILES_IN_EVENT],
+    }
+
+
+def marts_extra(result: dict[str, Any]) -> dict[str, Any]:
+    if not result["published"]:
+        raise AirflowSkipException(f"{result['message']}: no new marts version to announce")
+    return {key: result[key] for key in ("version", "published_at", "input_files", "row_counts")}
+
+
+# -- optional modules other feeds and checks provide ---------------------------------------------
+
+
+def optional_module(name: str, purpose: str) -> Any:
+    """``pipelines.<name>`` if it exists yet; otherwise skip the task saying what is missing."""
+    try:
+        return importlib.import_module(f"pipelines.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"pipelines.{name}":
+            raise  # the module exists but something it needs is missing: a real error
+        raise AirflowSkipException(
+            f"pipelines.{name} is not installed yet, so {purpose} cannot run; this DAG skips "
+            "until it is (nothing is wrong with the other feeds)"
+        ) from None
+
+
+def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
+    """Replay files (by sha256 or landing key) and/or rebuild the marts, as one run."""
+    keys = list(params.get("landing_keys") or [])
+    wanted = [sha.strip().lower() for sha in params.get("sha256s") or [] if sha.strip()]
+    if wanted:
+        keys += landing_keys_for(wanted)
+    ingest = reingest(sorted(set(keys)), context) if keys else None
+    changed = bool(ingest and any(f["status"] == "ingested" for f in ingest["files"]))
+    marts = None
+    if changed or params.get("rebuild_marts"):
+        # Built here rather than announced as a validated-feed event, so the marts DAG does not
+        # run as well: one replay, one build, one marts event.
+        marts = build_marts(context, force=bool(params.get("force_rebuild")))
+    if ingest:
+        raise_later = [f for f in ingest["files"] if f["status"] in ("quarantined", "failed")]
+        if raise_later:
+            log.warning("%d replayed file(s) were not published", len(raise_later))
+    return {
+        "ingest": ingest,
+        "marts": marts or {"published": False, "message": "marts not rebuilt"},
+    }
+
+
+def landing_keys_for(sha256s: list[str]) -> list[str]:
+    """The landing keys the ledger received these contents under."""
+    from pipelines.ledger import Ledger
+
+    records = {r.sha256: r for r in Ledger(settings().lake_store).latest_records()}
+    unknown = [sha for sha in sha256s if sha not in records]
+    if unknown:
+        raise AirflowFailException(
+            f"the ledger has no file with sha256 {', '.join(unknown)}; "
+            "see `sentra status` for what was received"
+        )
+    return [records[sha].original_name for sha in sha256s]
+
+
+def check_freshness(context: Context) -> dict[str, Any]:
+    """Alert (and fail the run) when a feed, province or shop has gone quiet for too long."""
+    freshness = optional_module("freshness", "the freshness watchdog")
+    report = freshness.check_freshness(settings())
+    counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in report.summary().items()}
+    log.info("freshness per source: %s", counts)
+    alert = report.alert()
+    if alert is not None:
+        send_alert(alert.severity, alert.title, f"{alert.body}\n\nAirflow: {run_link(context)}")
+        raise AlertedFailure(f"{alert.title}:\n{alert.body}")
+    return counts

@@ -80,7 +80,11 @@ class FreshnessReport:
             return None
         lines = [f"Checked {self.checked_at:%Y-%m-%d %H:%M} UTC. Overdue feeds:"]
         for source in sorted({scope.source for scope in overdue}):
-            late = [scope for scope in overdue if scope.source == source]
+            # Feeds that went quiet matter more than ones never set up; list them first.
+            late = sorted(
+                (scope for scope in overdue if scope.source == source),
+                key=lambda scope: (scope.last_landed_at is None, scope.scope),
+            )
             lines += [f"  - {scope.describe()}" for scope in late[:LISTED_PER_SOURCE]]
             if len(late) > LISTED_PER_SOURCE:
                 lines.append(f"  - ... and {len(late) - LISTED_PER_SOURCE} more {source} scopes")

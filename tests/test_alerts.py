@@ -31,7 +31,7 @@ class SmtpSink:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope.content.decode("utf-8", errors="replace"))
         return "250 OK"
 
@@ -58,7 +58,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     received: list[dict[str, Any]] = []
 
     class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             received.append(json.loads(self.rfile.read(length)))
             self.send_response(200)

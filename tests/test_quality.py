@@ -16,7 +16,7 @@ from pipelines.ledger import Ledger
 from pipelines.marts import build_and_publish, connect
 from pipelines.quality import load_policy
 from pipelines.settings import Settings
-from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
+from tests.registry_files import DIY_ROWS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 
 def lenient(settings: Settings, tmp_path: Path, share: float) -> Settings:

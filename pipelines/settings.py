@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pipelines.storage import Storage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Public on purpose: the demo and the tests need no secret. Production sets SENTRA_PII_SALT.
+DEMO_PII_SALT = "sentra-demo-salt-not-secret"
 
 
 class Settings(BaseSettings):
@@ -93,6 +95,15 @@ class Settings(BaseSettings):
         default=None,
         description="The BPS Web API key; needed only by `sentra ingest bps`. Never logged: "
         "every URL shown anywhere has it replaced by ***.",
+    )
+
+    pii_salt: SecretStr = Field(
+        default=SecretStr(DEMO_PII_SALT),
+        min_length=16,
+        description="Secret mixed into the hash that replaces marketplace buyer identifiers (so "
+        "distinct buyers can be counted without keeping who they are). The default is public "
+        "and only fit for the demo: set a long random secret in production, and keep it: a new "
+        "salt makes every buyer look new.",
     )
 
     @field_validator("landing", "lake")

@@ -99,11 +99,11 @@ class Settings(BaseSettings):
 
     pii_salt: SecretStr = Field(
         default=SecretStr(DEMO_PII_SALT),
-        min_length=16,
         description="Secret mixed into the hash that replaces marketplace buyer identifiers (so "
         "distinct buyers can be counted without keeping who they are). The default is public "
-        "and only fit for the demo: set a long random secret in production, and keep it: a new "
-        "salt makes every buyer look new.",
+        "and only fit for the demo (ingest warns while it is in use): set a long random secret "
+        "in production (e.g. `openssl rand -hex 32`) and keep it, since a new salt makes every "
+        "buyer look new.",
     )
 
     @field_validator("landing", "lake")

@@ -115,6 +115,7 @@ def report_body(
         serving_line(serving),
         "",
         f"Report: {outcome.report_key}",
+        *(f"Data Docs: {page}" for page in outcome.data_docs),
         f"Replay after fixing the suite or reference data: sentra replay {outcome.sha256}",
         "Or fix the file and land it again: a corrected file is a new version.",
     ]

@@ -8,6 +8,7 @@ Parquet next, and the ledger record last as the commit point.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ class FileOutcome:
     report: QuarantineReport | None = None
     warnings: tuple[str, ...] = ()
     source: str = ""
+    data_docs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,6 +105,8 @@ class FeedResult:
     report: QuarantineReport | None = None
     rows_in: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
+    data_docs: tuple[str, ...] = ()
+    """Lake keys of the GX Data Docs pages rendered for this file in this run."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -151,6 +155,23 @@ class Ingestor:
 
     def run(
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
+    ) -> IngestSummary:
+        summary = self.ingest_objects(keys, progress)
+        if any(outcome.data_docs for outcome in summary.outcomes):
+            self.refresh_data_docs_index()
+        return summary
+
+    def refresh_data_docs_index(self) -> None:
+        from pipelines.data_docs import write_index
+
+        names = {record.sha256: record.original_name for record in self.ledger.latest_records()}
+        try:
+            write_index(self.lake, names)
+        except Exception:  # the index is derived and rebuilt by the next run
+            log.exception("could not rewrite the Data Docs index")
+
+    def ingest_objects(
+        self, keys: Sequence[str] | None, progress: ProgressCallback | None
     ) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         objects = self.landed_objects(keys)
@@ -241,6 +262,7 @@ class Ingestor:
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
     ) -> FileOutcome:
         """Publish, publish without the bad rows, or quarantine, by the source's policy."""
+        result = dataclasses.replace(result, data_docs=self.render_data_docs(landed, result))
         report = result.report
         if report is None:
             return self.publish(landed, received_at, raw_key, result, frozenset())
@@ -256,6 +278,19 @@ class Ingestor:
         return self.quarantine(
             landed, received_at, raw_key, result, frozenset(report.located_rows())
         )
+
+    def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
+        from pipelines.data_docs import write_validation_pages
+
+        try:
+            return tuple(
+                write_validation_pages(
+                    self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
+                )
+            )
+        except Exception:  # the pages are a view; never lose a file's outcome over them
+            log.exception("could not render Data Docs for %s", landed.key)
+            return ()
 
     def publish(
         self,
@@ -283,6 +318,7 @@ class Ingestor:
             rows=rows,
             report_key=report_key,
             metrics=result.metrics,
+            result=result,
         )
         message = f"{rows[1]} rows ingested"
         if result.report:
@@ -311,6 +347,7 @@ class Ingestor:
             error=result.report.headline(),
             rows=rows,
             warnings=list(result.warnings),
+            result=result,
         )
         return self.outcome(
             landed, "quarantined", result.report.headline(), rows, result, report_key
@@ -348,6 +385,7 @@ class Ingestor:
             report=result.report,
             warnings=result.warnings,
             source=landed.source,
+            data_docs=tuple(self.lake.uri_for(key) for key in result.data_docs),
         )
 
     def record(
@@ -358,6 +396,7 @@ class Ingestor:
         status: LedgerStatus,
         *,
         rows: tuple[int, int, int] = (0, 0, 0),
+        result: FeedResult | None = None,
         **details: Any,
     ) -> None:
         rows_in, rows_valid, rows_rejected = rows
@@ -375,6 +414,7 @@ class Ingestor:
                 rows_valid=rows_valid,
                 rows_rejected=rows_rejected,
                 raw_key=raw_key,
+                data_docs=list(result.data_docs) if result else [],
                 **details,
             )
         )

@@ -7,6 +7,7 @@ quarantine/<source>/<sha256>/<run_id>/       why a file (or some of its rows) wa
                                              report.json, report.md, rejected_<dataset>.parquet
 ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.ledger
 publishes/<version>.json                     one record per published marts version
+docs/index.html, docs/validation/<source>/<sha256>/<run_id>/<suite>.html   GX Data Docs
 ```
 """
 
@@ -18,6 +19,9 @@ RAW = "raw"
 CLEAN = "clean"
 QUARANTINE = "quarantine"
 PUBLISHES = "publishes"
+DATA_DOCS = "docs"
+DATA_DOCS_PAGES = f"{DATA_DOCS}/validation/"
+DATA_DOCS_INDEX = f"{DATA_DOCS}/index.html"
 
 
 def raw_key(source: str, sha256: str, original_name: str) -> str:
@@ -53,3 +57,7 @@ def publish_record_key(version: str) -> str:
 
 def sha256_from_clean_key(key: str) -> str:
     return PurePosixPath(key).stem
+
+
+def data_docs_page_key(source: str, sha256: str, run_id: str, suite: str) -> str:
+    return f"{DATA_DOCS_PAGES}{source}/{sha256}/{run_id}/{suite}.html"

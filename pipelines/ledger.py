@@ -55,6 +55,8 @@ class LedgerRecord:
     report_key: str | None = None
     warnings: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    data_docs: list[str] = field(default_factory=list)
+    """Lake keys of the GX Data Docs pages of this run's validation of the file."""
     """Figures later checks compare against, e.g. ``rows_by_province`` for volume checks."""
 
     def to_json(self) -> bytes:

@@ -76,6 +76,8 @@ class CheckResult:
 class ValidationOutcome:
     suite: str
     checks: list[CheckResult]
+    gx_result: Any = field(default=None, repr=False, compare=False)
+    """GX's own validation result, kept to render its Data Docs page."""
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -197,13 +199,14 @@ class Validator:
         suite = gx.ExpectationSuite(
             name=definition["name"], expectations=definition["expectations"]
         )
-        result = batch.validate(
+        gx_result = batch.validate(
             suite, expectation_parameters=parameters or {}, result_format=result_format
-        ).to_json_dict()
+        )
+        result = gx_result.to_json_dict()
         checks = [check_result(prepare(item) if prepare else item) for item in result["results"]]
         order = {exp["meta"]["check"]: i for i, exp in enumerate(definition["expectations"])}
         checks.sort(key=lambda check: order.get(check.check, len(order)))
-        outcome = ValidationOutcome(suite=suite_name, checks=checks)
+        outcome = ValidationOutcome(suite=suite_name, checks=checks, gx_result=gx_result)
         log.info(
             "validated %s (%s): %d checks, %d critical failures, %d warnings",
             suite_name,

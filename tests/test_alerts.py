@@ -7,12 +7,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipelines.alerts import Alert, alerts_for_ingest, deliver
 from pipelines.ingest import Ingestor
+from pipelines.ledger import Ledger
 from pipelines.marts import build_and_publish
 from pipelines.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
@@ -104,6 +106,14 @@ def test_a_quarantine_alert_says_what_where_what_was_not_published_and_how_to_re
     assert "still serving version" in alert.body and "published 20" in alert.body
     assert f"sentra replay {outcome.sha256}" in alert.body
     assert "report.json" in alert.body
+    # GX's own Data Docs page for this validation, linked from the alert and the ledger.
+    [page] = outcome.data_docs
+    assert f"Data Docs: {page}" in alert.body
+    assert "Great Expectations" in Path(page).read_text()
+    record = Ledger(settings.lake_store).latest_records()
+    assert any(r.sha256 == outcome.sha256 and r.data_docs for r in record)
+    index = Path(settings.lake_store.uri_for("docs/index.html")).read_text()
+    assert "registry/diy.csv" in index and "registry_sentra" in index
 
 
 def test_alerts_are_delivered_over_real_smtp_and_http(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,6 +80,8 @@ class LandedFile:
     sha256: str
     size: int
     landed_at: datetime
+    received_at: datetime = field(default_factory=utc_now)
+    """When this run took the file in: on its ledger record and on every clean row it gives."""
 
     @property
     def name(self) -> str:
@@ -105,6 +108,10 @@ class FeedResult:
     report: QuarantineReport | None = None
     rows_in: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    """Typed Parquet per dataset, lineage columns included, for feeds too large to hold as
+    ``tables`` (marketplace exports). The handler writes temporary files; the ingest uploads
+    the rows the policy keeps, then deletes the files."""
     data_docs: tuple[str, ...] = ()
     """Lake keys of the GX Data Docs pages rendered for this file in this run."""
 
@@ -231,14 +238,18 @@ class Ingestor:
             return FileOutcome(
                 landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
             )
-        received_at = utc_now()
+        received_at = landed.received_at
         raw_key = lake.raw_key(landed.source, sha256, landed.name)
         try:
             if not self.lake.exists(raw_key):
                 # Content-addressed: a concurrent writer can only write the same bytes.
                 self.lake.upload_file(landed.path, raw_key)
             result = self.process(landed)
-            return self.settle(landed, received_at, raw_key, result)
+            try:
+                return self.settle(landed, received_at, raw_key, result)
+            finally:
+                for path in result.files.values():
+                    path.unlink(missing_ok=True)
         except Exception as error:  # one bad file must not stop the others
             log.exception("ingest of %s failed", landed.key)
             self.record(
@@ -269,7 +280,7 @@ class Ingestor:
         rejected = report.rejected_locations()
         policy = load_policy(self.settings.quality_policy).for_source(landed.source)
         if (
-            result.tables
+            (result.tables or result.files)
             and rejected is not None
             and len(rejected) <= policy.max_rejected_row_share * result.rows_in
         ):
@@ -305,6 +316,10 @@ class Ingestor:
             kept, _ = split_rows(table, rejected)
             key = lake.clean_key(dataset, landed.sha256)
             self.lake.write_parquet(key, with_lineage(kept, landed, received_at))
+            outputs.append(key)
+        for dataset, path in result.files.items():
+            key = lake.clean_key(dataset, landed.sha256)
+            self.upload_rows(path, key, rejected, keep=True)
             outputs.append(key)
         report_key = self.write_report(result, rejected) if result.report else None
         rows = (result.rows_in, result.rows_in - len(rejected), len(rejected))
@@ -364,7 +379,30 @@ class Ingestor:
                 key = lake.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
                 self.lake.write_parquet(key, bad)
                 report.rejected_rows_uris.append(self.lake.uri_for(key))
+        for dataset, path in result.files.items():
+            key = lake.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+            if self.upload_rows(path, key, rejected, keep=False):
+                report.rejected_rows_uris.append(self.lake.uri_for(key))
         return write_quarantine_report(self.lake, report)
+
+    def upload_rows(
+        self, path: Path, key: str, rejected: frozenset[tuple[Any, ...]], *, keep: bool
+    ) -> bool:
+        """Upload the kept (or the rejected) rows of a Parquet file; False when there were none.
+
+        Without rejected rows the file goes up as it is; otherwise DuckDB streams the wanted
+        rows into a temporary file, so a large file is never held in memory.
+        """
+        if not rejected:
+            if keep:
+                self.lake.upload_file(path, key)
+            return keep
+        with tempfile.TemporaryDirectory(prefix="sentra-rows-") as folder:
+            part = Path(folder) / "part.parquet"
+            if copy_rows(path, part, rejected, keep=keep) or keep:
+                self.lake.upload_file(part, key)
+                return True
+        return False
 
     def outcome(
         self,
@@ -437,6 +475,43 @@ def split_rows(table: pa.Table, rejected: frozenset[tuple[Any, ...]]) -> tuple[p
         in_rows = pc.is_in(rows, value_set=pa.array(sheet_rows, rows.type))
         mask = pc.or_(mask, pc.and_(pc.fill_null(same_sheet, False), in_rows))
     return table.filter(pc.invert(mask)), table.filter(mask)
+
+
+def copy_rows(
+    source: Path, target: Path, rejected: frozenset[tuple[Any, ...]], *, keep: bool
+) -> int:
+    """Copy the rows of a Parquet file that are not (``keep``) or are in ``rejected``."""
+    import pyarrow as pa
+
+    from pipelines.marts import connect
+
+    locations = pa.table(
+        {
+            "source_sheet": pa.array([sheet for sheet, _ in rejected], pa.string()),
+            "source_row": pa.array([row for _, row in rejected], pa.int64()),
+        }
+    )
+    con = connect(Path(":memory:"))
+    try:
+        con.register("rejected_locations", locations)
+        wanted = "not exists" if keep else "exists"
+        written = con.execute(
+            f"""copy (
+                select * from read_parquet('{sql_path(source)}') as line
+                where {wanted} (
+                    select 1 from rejected_locations as bad
+                    where bad.source_sheet is not distinct from line.source_sheet
+                    and bad.source_row = line.source_row)
+            ) to '{sql_path(target)}' (format parquet)"""
+        ).fetchone()
+        return int(written[0]) if written else 0
+    finally:
+        con.close()
+
+
+def sql_path(path: Path) -> str:
+    """A local path as the inside of a single-quoted SQL string literal."""
+    return str(path).replace("'", "''")
 
 
 def file_sha256(path: Path) -> str:

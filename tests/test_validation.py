@@ -151,7 +151,7 @@ def test_both_paths_give_the_same_outcome_on_the_same_data(
 def test_uniqueness_is_exact_across_the_whole_file(validator: Validator, tmp_path: Path) -> None:
     frame = order_lines(40_000)
     last = len(frame) - 1
-    frame.loc[last, "order_line_id"] = frame.loc[0, "order_line_id"]
+    frame.loc[last, "order_line_id"] = "L0000000"  # the first row's id
     # Many row groups: the first and last row are read by different threads and chunks.
     path = write_parquet(frame, tmp_path / "orders.parquet", row_group_size=2_000)
 
@@ -268,3 +268,23 @@ def test_the_patch_is_still_needed_and_applies_once(monkeypatch: pytest.MonkeyPa
         assert engine.execute_query(query).fetchall() == []
     finally:
         engine.close()
+
+
+def test_the_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
+    from benchmarks import validation_bench
+
+    doc = tmp_path / "validation-performance.md"
+    arguments = ["--rows", "20000", "--repeats", "1", "--in-process"]
+    arguments += ["--workdir", str(tmp_path / "bench"), "--output", str(doc)]
+
+    assert validation_bench.main(arguments) == 0
+
+    text = doc.read_text(encoding="utf-8")
+    assert "### 20,000 order lines" in text
+    assert "(2)/(1) = " in text and "All three paths found the same unexpected counts" in text
+    # A rerun with the same row count replaces its section; other sections stay.
+    validation_bench.write_section(doc, 20_000, "### rerun\n")
+    validation_bench.write_section(doc, 7, "### other size\n")
+    text = doc.read_text(encoding="utf-8")
+    assert "### rerun" in text and "### 20,000 order lines" not in text
+    assert text.index("### rerun") < text.index("### other size")

@@ -23,6 +23,13 @@ from pipelines import lake
 from pipelines.feeds import all_datasets, clean_schema
 from pipelines.ledger import Ledger, utc_now
 from pipelines.regions import load_regions
+from pipelines.scoring import (
+    ScoringConfig,
+    load_scoring_config,
+    register_config_tables,
+    register_phase_plan,
+    sql_variables,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
-MIN_UNITS = 5  # PP 29/2018: a sentra has at least 5 IKM units
 
 
 class MartsCheckError(RuntimeError):
@@ -47,6 +53,8 @@ class PublishRecord:
     run_id: str
     input_sha256s: list[str]
     row_counts: dict[str, int] = field(default_factory=dict)
+    scoring_config_sha256: str = ""
+    """sha256 of the scoring configuration file the ranking was computed with."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,9 @@ class Model:
 def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
     inputs = clean_inputs(settings)
     models = load_models(settings.sql_dir)
-    variables = build_variables(settings)
-    fingerprint = build_fingerprint(inputs, models, variables)
+    scoring = load_scoring_config(settings.scoring_config)
+    variables = build_variables(settings, scoring.config)
+    fingerprint = build_fingerprint(inputs, models, {**variables, "config": scoring.sha256})
     previous = published_records(settings)
     if (
         not force
@@ -91,6 +100,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         input_sha256s=sorted(
             {lake.sha256_from_clean_key(key) for keys in inputs.values() for key in keys}
         ),
+        scoring_config_sha256=scoring.sha256,
     )
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     building = settings.warehouse.with_name(
@@ -98,7 +108,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
     )
     try:
         row_counts = build_database(
-            building, settings, inputs, models, variables, [*previous, record]
+            building, settings, inputs, models, variables, [*previous, record], scoring.config
         )
         record = PublishRecord(**{**asdict(record), "row_counts": row_counts})
         os.replace(building, settings.warehouse)
@@ -163,12 +173,8 @@ def load_models(sql_dir: Path) -> list[Model]:
     return ordered
 
 
-def build_variables(settings: Settings) -> dict[str, Any]:
-    return {
-        "as_of": settings.reference_date(),
-        "resurvey_after_years": settings.resurvey_after_years,
-        "min_units": MIN_UNITS,
-    }
+def build_variables(settings: Settings, config: ScoringConfig) -> dict[str, Any]:
+    return {"as_of": settings.reference_date(), **sql_variables(config)}
 
 
 def build_fingerprint(
@@ -186,8 +192,12 @@ def build_fingerprint(
 
 def published_records(settings: Settings) -> list[PublishRecord]:
     store = settings.lake_store
+    known = set(PublishRecord.__dataclass_fields__)
     records = [
-        PublishRecord(**json.loads(store.read_bytes(obj.key)))
+        # Records written before a field existed lack it; the defaults apply.
+        PublishRecord(
+            **{k: v for k, v in json.loads(store.read_bytes(obj.key)).items() if k in known}
+        )
         for obj in store.list(f"{lake.PUBLISHES}/")
     ]
     return sorted(records, key=lambda record: record.published_at)
@@ -211,14 +221,22 @@ def build_database(
     models: list[Model],
     variables: dict[str, Any],
     publish_log: list[PublishRecord],
+    config: ScoringConfig,
 ) -> dict[str, int]:
     con = connect(path)
     try:
         register_sources(con, settings, inputs)
+        register_config_tables(con, config)
         for name, value in variables.items():
             con.execute(f"set variable {name} = ?", [value])
         con.execute("create schema marts; create schema meta; set search_path = 'marts,main'")
+        phases_planned = False
         for model in models:
+            if model.layer == "marts" and not phases_planned:
+                # Phasing is an allocation, not a query: it runs between the intermediate
+                # models that rank sentra and the marts that publish the plan.
+                register_phase_plan(con, config)
+                phases_planned = True
             log.info("building %s.%s", model.layer, model.name)
             kind = "table marts." if model.layer == "marts" else "temp view "
             con.execute(f"create {kind}{model.name} as {model.sql}")
@@ -260,10 +278,20 @@ def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecor
     con.execute("""
         create table meta.publish_log (
             version varchar primary key, published_at timestamptz, fingerprint varchar,
-            run_id varchar, input_sha256s varchar[])""")
+            run_id varchar, input_sha256s varchar[], scoring_config_sha256 varchar)""")
     con.executemany(
-        "insert into meta.publish_log values (?, ?, ?, ?, ?)",
-        [[r.version, r.published_at, r.fingerprint, r.run_id, r.input_sha256s] for r in records],
+        "insert into meta.publish_log values (?, ?, ?, ?, ?, ?)",
+        [
+            [
+                r.version,
+                r.published_at,
+                r.fingerprint,
+                r.run_id,
+                r.input_sha256s,
+                r.scoring_config_sha256,
+            ]
+            for r in records
+        ],
     )
 
 

@@ -46,10 +46,10 @@ class Settings(BaseSettings):
         description="Reference date for survey staleness; defaults to today. Set it to "
         "reproduce a past ranking exactly.",
     )
-    resurvey_after_years: int = Field(
-        default=5,
-        ge=1,
-        description="A sentra not surveyed for this many years needs re-survey and is not ranked.",
+    scoring_config: Path | None = Field(
+        default=None,
+        description="A scoring configuration YAML replacing the built-in "
+        "pipelines/config/scoring.yaml (weights, eligibility gates, phasing).",
     )
 
     expectations_dir: Path = Field(

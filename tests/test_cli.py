@@ -77,7 +77,7 @@ def test_ingest_exits_1_when_a_file_is_quarantined(workdir: Path) -> None:
     ("args", "env"),
     [
         (["ingest", "registry/not-there.csv"], {}),
-        (["build"], {"SENTRA_RESURVEY_AFTER_YEARS": "several"}),
+        (["build"], {"SENTRA_AS_OF": "next tuesday"}),
         (["sample", "--scale", "galactic"], {}),
         (["no-such-command"], {}),
     ],

@@ -33,6 +33,14 @@ FEEDS: dict[str, Feed] = {
         datasets=("registry_sentra", "registry_members"),
         schema="pipelines.registry:clean_schema",
     ),
+    # Marketplace order-line exports: marketplace/<marketplace>/<seller_account>/ for a shop's
+    # seller-centre export, marketplace/<feed>/ for the e-Smart JSON-lines feed.
+    "marketplace": Feed(
+        source="marketplace",
+        handler="pipelines.marketplace:process_marketplace_file",
+        datasets=("marketplace_orders",),
+        schema="pipelines.marketplace:clean_schema",
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 -- The top three reasons, in words, why each eligible sentra scores where it does: the
--- components that lift its score most above a neutral sentra (weight x (component - neutral)).
+-- components that lift its score most above a neutral sentra (weight x (component - neutral)),
+-- and the component that holds it back most.
 with scored as (
     select * from int_sentra_scored where eligible
 ),
@@ -50,7 +51,7 @@ contributions as (
     from scored cross join weights
 ),
 
-final as (
+strengths as (
     select
         sentra_id,
         string_agg(reason, '; ' order by contribution desc, component) as top_drivers
@@ -62,6 +63,23 @@ final as (
             partition by sentra_id order by contribution desc, component) <= 3
     )
     group by sentra_id
+),
+
+weaknesses as (
+    select sentra_id, component as weakest_component
+    from contributions
+    where contribution < 0
+    qualify row_number() over (partition by sentra_id order by contribution, component) = 1
+),
+
+final as (
+    select
+        scored.sentra_id,
+        coalesce(strengths.top_drivers, 'no component above a typical sentra') as top_drivers,
+        weaknesses.weakest_component
+    from scored
+    left join strengths using (sentra_id)
+    left join weaknesses using (sentra_id)
 )
 
 select * from final

@@ -34,6 +34,7 @@ final as (
         phases.phase_year,
         scored.priority_tier,
         drivers.top_drivers,
+        drivers.weakest_component,
         scored.data_gaps,
         scored.cluster_strength,
         scored.growth_momentum,

@@ -17,7 +17,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from pipelines.alerts import Alert
-    from pipelines.ingest import IngestSummary
+    from pipelines.ingest import Ingestor, IngestSummary, ProgressCallback
     from pipelines.marts import BuildResult
     from pipelines.settings import Settings
 
@@ -90,6 +90,7 @@ def sample(
         f"Wrote {len(report.files)} files ({report.sentra_rows:,} sentra rows, "
         f"{report.member_rows:,} member IKM rows) to {settings.landing_store.uri}"
     )
+    console.print(f"  and {len(report.bps_files)} BPS Web API responses under bps/")
     for key in report.deliberately_broken:
         console.print(f"  deliberately broken (should be quarantined): {key}")
 
@@ -99,7 +100,9 @@ def ingest(
     keys: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Landing keys to ingest (e.g. registry/jatim.xlsx); default every new file."
+            help="Landing keys to ingest (e.g. registry/jatim.xlsx); default every new file. "
+            "`sentra ingest bps` pulls the BPS tables in pipelines/config/bps_tables.yaml "
+            "from the BPS Web API instead."
         ),
     ] = None,
     run_id: RunIdOption = None,
@@ -128,7 +131,10 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
             def advance(position: int, total: int, key: str) -> None:
                 progress.update(task, completed=position - 1, total=total, description=key)
 
-            summary = ingestor.run(keys or None, progress=advance)
+            if keys and keys[0] == "bps":
+                summary = pull_bps(ingestor, keys[1:], advance)
+            else:
+                summary = ingestor.run(keys or None, progress=advance)
     except FileNotFoundError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
@@ -167,6 +173,23 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
                 f"[red]Alert not delivered[/red] to {delivery.channel} "
                 f"after {delivery.attempts} attempts (see the log)."
             )
+
+
+def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) -> IngestSummary:
+    """Pull every configured BPS table and domain through the ordinary ingest."""
+    from pipelines import bps
+
+    if extra:
+        errors.print(
+            "`sentra ingest bps` pulls every configured BPS table and takes no landing keys; "
+            f"got {' '.join(extra)}. Ingest landed BPS responses with `sentra ingest bps/...`."
+        )
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        return bps.pull(ingestor, advance)
+    except bps.BpsConfigError as error:
+        errors.print(f"[red]BPS configuration error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def print_ingest_summary(summary: IngestSummary) -> None:

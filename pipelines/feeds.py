@@ -41,6 +41,13 @@ FEEDS: dict[str, Feed] = {
         datasets=("marketplace_orders",),
         schema="pipelines.marketplace:clean_schema",
     ),
+    # BPS Web API responses: landed under bps/ for offline use, or pulled by `sentra ingest bps`.
+    "bps": Feed(
+        source="bps",
+        handler="pipelines.bps:process_bps_file",
+        datasets=("bps_imk_growth",),
+        schema="pipelines.bps:clean_schema",
+    ),
 }
 
 

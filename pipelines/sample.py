@@ -23,7 +23,7 @@ import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
@@ -97,6 +97,8 @@ class SampleReport:
     """Member IKM the clean registry should hold, counted the same way."""
     deliberately_broken: list[str]
     """Keys of files that are meant to fail validation."""
+    bps_files: list[str] = field(default_factory=list)
+    """BPS Web API responses written under ``bps/`` (``files`` lists the registry only)."""
 
 
 # --- what the registry says about the world ------------------------------------------------
@@ -1413,15 +1415,21 @@ def _write_broken_registry(landing: _Landing, sample: RegistrySample) -> list[st
 def write_samples(
     landing: Storage, scale: str = "demo", seed: int = 20261128, include_errors: bool = True
 ) -> SampleReport:
-    """Write the sample feeds for ``scale`` under ``registry/`` in the landing store."""
+    """Write the sample feeds for ``scale`` (registry/ and bps/) into the landing store."""
+    from pipelines.bps_sample import bps_sample_files
+
     sample = build_registry(scale, seed)
     out = _Landing(landing)
     _write_registry(out, sample)
     broken = _write_broken_registry(out, sample) if include_errors else []
     current = list(sample.current())
+    bps = _Landing(landing)
+    for key, data in bps_sample_files(seed):
+        bps.put(key, data)
     return SampleReport(
         files=out.keys,
         sentra_rows=sum(len(s.sentra) for s in current),
         member_rows=sum(len(s.members) for s in current),
         deliberately_broken=broken,
+        bps_files=bps.keys,
     )

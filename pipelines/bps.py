@@ -63,6 +63,8 @@ PULLED_PREFIX = "bps-api"
 
 Measure = Literal["yoy", "qtq"]
 MEASURE_TEXT = {"yoy": "y-on-y", "qtq": "q-to-q"}
+DIMENSIONS = ("vervar", "var", "turvar", "tahun", "turtahun")
+"""The dimensions in the order their ids are concatenated into ``datacontent`` keys."""
 YEAR_ID_OFFSET = 1900
 """BPS numbers years from 1900: year id 117 is 2017."""
 
@@ -138,7 +140,7 @@ class BpsTable(BaseModel):
         return value
 
     def describe(self) -> str:
-        return f"BPS table var {self.var} ({MEASURE_TEXT[self.measure]})"
+        return describe(self.var, self.measure)
 
 
 class _TableFile(BaseModel):
@@ -263,6 +265,20 @@ def load_crosswalk() -> Crosswalk:
         )
         for row in csv.DictReader(text.read_text("utf-8").splitlines())
     )
+    for entry in entries:
+        overlapping = [
+            e
+            for e in entries
+            if e is not entry
+            and e.bps_code == entry.bps_code
+            and (e.valid_from or 0) <= (entry.valid_to or 9999)
+            and (entry.valid_from or 0) <= (e.valid_to or 9999)
+        ]
+        if overlapping:
+            raise ValueError(
+                f"bps_province_crosswalk.csv: BPS code {entry.bps_code} has overlapping "
+                "validity periods; each year must map to one province"
+            )
     current = {e.bps_code: e.province_code for e in entries if e.valid_to is None}
     expected = {p.bps_code: p.code for p in load_regions().provinces.values()}
     expected[NATIONAL_CODE] = NATIONAL_CODE
@@ -316,6 +332,14 @@ class Release:
     @property
     def available(self) -> bool:
         return self.document.get("data-availability") != "not-available"
+
+    @functools.cached_property
+    def dimensions(self) -> dict[str, list[tuple[str, str]]]:
+        """(id, label) of every entry of each dimension, read and checked once."""
+        return {name: labelled(self.document, name, self.where()) for name in DIMENSIONS}
+
+    def ids(self, name: str) -> list[str]:
+        return [item_id for item_id, _ in self.dimensions[name]]
 
 
 def describe(var: int | None, measure: str | None = None, domain: str | None = None) -> str:
@@ -391,7 +415,7 @@ def item_id(item: Any, name: str, where: str) -> str:
     value = item.get("val") if isinstance(item, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise BpsResponseError(f"{where}: a '{name}' entry has no numeric 'val': {item!r}")
-    return str(int(value))
+    return str(value)
 
 
 def labelled(document: dict[str, Any], name: str, where: str) -> list[tuple[str, str]]:
@@ -464,47 +488,39 @@ class Slot:
 
 def slots(release: Release) -> list[Slot]:
     """Every cell of the table's var (and turvar), keyed as ``datacontent`` keys them."""
-    document, where = release.document, release.where()
-    var = str(release.table.var)
-    turvar = chosen_turvar(release)
-    years = [(i, year_of(i, label, where)) for i, label in labelled(document, "tahun", where)]
-    periods = [
-        (i, label, quarter_of(label, where)) for i, label in labelled(document, "turtahun", where)
-    ]
+    where, dimensions = release.where(), release.dimensions
+    prefix = f"{release.table.var}{chosen_turvar(release)}"
+    years = [(i, year_of(i, label, where)) for i, label in dimensions["tahun"]]
+    periods = [(i, label, quarter_of(label, where)) for i, label in dimensions["turtahun"]]
     return [
-        Slot(f"{region}{var}{turvar}{year_id}{period}", region, region_label, year, quarter, label)
-        for region, region_label in labelled(document, "vervar", where)
+        Slot(f"{region}{prefix}{year_id}{period}", region, region_label, year, quarter, label)
+        for region, region_label in dimensions["vervar"]
         for year_id, year in years
         for period, label, quarter in periods
     ]
 
 
 def chosen_turvar(release: Release) -> str:
-    where = release.where()
-    ids = [i for i, _ in labelled(release.document, "turvar", where)]
-    wanted = release.table.turvar
+    ids, wanted = release.ids("turvar"), release.table.turvar
     if wanted is not None:
         if str(wanted) not in ids:
-            raise BpsResponseError(f"{where}: turvar {wanted} is not in the table ({ids})")
+            raise BpsResponseError(
+                f"{release.where()}: turvar {wanted} is not in the table ({ids})"
+            )
         return str(wanted)
     if len(ids) != 1:
         raise BpsResponseError(
-            f"{where}: the table has {len(ids)} turvar categories ({', '.join(ids)}); set "
-            "`turvar` for it in pipelines/config/bps_tables.yaml"
+            f"{release.where()}: the table has {len(ids)} turvar categories ({', '.join(ids)}); "
+            "set `turvar` for it in pipelines/config/bps_tables.yaml"
         )
     return ids[0]
 
 
 def all_keys(release: Release) -> set[str]:
     """Every key the metadata allows, whatever the var and turvar, to spot stray content."""
-    document, where = release.document, release.where()
-    parts = [
-        [i for i, _ in labelled(document, name, where)]
-        for name in ("vervar", "var", "turvar", "tahun", "turtahun")
-    ]
     keys = {""}
-    for ids in parts:
-        keys = {key + i for key in keys for i in ids}
+    for name in DIMENSIONS:
+        keys = {key + item_id for key in keys for item_id in release.ids(name)}
     return keys
 
 
@@ -925,18 +941,13 @@ def pull_one(
     folder: Path,
     settled: set[str],
 ) -> FileOutcome:
+    """Fetch one table and domain and ingest the answer; a failure is an outcome, not a crash."""
     from pipelines.ingest import FileOutcome, LandedFile, file_sha256
     from pipelines.ledger import utc_now
 
-    name, where = pulled_name(table, domain), describe(table.var, table.measure, domain)
+    name = pulled_name(table, domain)
     try:
-        if listed is not None and domain not in listed:
-            raise BpsApiError(
-                f"{where}: BPS does not list domain {domain}; check its BPS code in "
-                "pipelines/reference/bps_province_crosswalk.csv"
-            )
-        body = client.fetch_data(table, domain)
-        read_document(body, where)  # error answers and non-JSON are failures, not releases
+        body = fetch_release(client, table, domain, listed)
     except (BpsApiError, BpsResponseError) as error:
         log.error("%s", error)
         return FileOutcome(name, "", "failed", str(error), source=SOURCE)
@@ -951,3 +962,22 @@ def pull_one(
         landed_at=utc_now(),
     )
     return ingestor.ingest_file(landed, settled)
+
+
+def fetch_release(
+    client: BpsClient, table: BpsTable, domain: str, listed: set[str] | None
+) -> bytes:
+    """The answer for one table and domain, if it is a release (data or not-available).
+
+    Error answers and non-JSON bodies raise instead: they say nothing about the data, and
+    landing them would settle their bytes so the next pull could not retry.
+    """
+    where = describe(table.var, table.measure, domain)
+    if listed is not None and domain not in listed:
+        raise BpsApiError(
+            f"{where}: BPS does not list domain {domain}; check its BPS code in "
+            "pipelines/reference/bps_province_crosswalk.csv"
+        )
+    body = client.fetch_data(table, domain)
+    read_document(body, where)
+    return body

@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint typecheck pytest bench-smoke clean-data
+.PHONY: setup demo test lint typecheck pytest bench-smoke clean-data airflow airflow-e2e
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,3 +32,26 @@ pytest: setup
 
 clean-data:
 	rm -rf data
+
+# The Airflow UI on the embedded defaults (docs/airflow.md): SQLite metadata in ./airflow_home,
+# the landing store ./data/landing watched by the DAGs. Drop files into data/landing/registry/.
+AIRFLOW_PORT ?= 8080
+airflow: setup
+	mkdir -p airflow_home data/landing/registry
+	AIRFLOW_HOME=$(CURDIR)/airflow_home \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False \
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
+	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	AIRFLOW__API__BASE_URL=http://localhost:$(AIRFLOW_PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
+	PYTHONPATH=$(CURDIR)/dags \
+	SENTRA_LANDING=$${SENTRA_LANDING:-$(CURDIR)/data/landing} \
+	SENTRA_LAKE=$${SENTRA_LAKE:-$(CURDIR)/data/lake} \
+	SENTRA_WAREHOUSE=$${SENTRA_WAREHOUSE:-$(CURDIR)/data/warehouse/sentra.duckdb} \
+	$(UV) run airflow standalone
+
+# The end-to-end tests with a real scheduler, triggerer and moto server (a few minutes).
+airflow-e2e: setup
+	$(UV) run pytest -m airflow_e2e -p no:xdist -v

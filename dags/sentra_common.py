@@ -33,7 +33,7 @@ OWNER = "sentra-data-engineering"
 START_DATE = datetime(2026, 1, 1)
 ASSET_GROUP = "sentra"
 
-MARTS = Asset(name="sentra.marts", uri="sentra://marts/published", group=ASSET_GROUP)
+MARTS = Asset(name="sentra.marts", uri="x-sentra://marts/published", group=ASSET_GROUP)
 
 
 def settings() -> Settings:
@@ -45,7 +45,7 @@ def landed_asset(source: str) -> Asset:
     """Files landed for one feed, with the watchers the settings choose (identical everywhere)."""
     return Asset(
         name=f"sentra.landed.{source}",
-        uri=f"sentra://landed/{source}",
+        uri=f"x-sentra://landed/{source}",
         group=ASSET_GROUP,
         watchers=watchers(source, settings()),
     )
@@ -53,7 +53,7 @@ def landed_asset(source: str) -> Asset:
 
 def validated_asset(source: str) -> Asset:
     return Asset(
-        name=f"sentra.validated.{source}", uri=f"sentra://validated/{source}", group=ASSET_GROUP
+        name=f"sentra.validated.{source}", uri=f"x-sentra://validated/{source}", group=ASSET_GROUP
     )
 
 
@@ -185,3 +185,16 @@ def send_alert(severity: str, title: str, body: str) -> None:
         log.warning("ALERT [%s] %s\n%s", severity, title, body)
         return
     deliver([Alert(severity, title, body)], settings().alert_urls)  # type: ignore[arg-type]
+
+
+def publish_outcomes(source: str, summary: Any) -> None:
+    """After an ingest-like task: announce what was validated, then fail on what was not."""
+    announce(validated_asset(source), "validated_extra", "announce_validated")(summary)
+
+    @task(retries=0)
+    def check_outcomes(result: dict[str, Any]) -> None:
+        from sentra_tasks import raise_on_problems
+
+        raise_on_problems(result)
+
+    check_outcomes(summary)

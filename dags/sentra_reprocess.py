@@ -20,9 +20,9 @@ from sentra_common import MARTS, START_DATE, announce, default_args, tags
         "sha256s": Param(
             [],
             type="array",
-            items={"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-            description="Received files to replay, by content hash (see `sentra status` or "
-            "a quarantine alert).",
+            items={"type": "string", "pattern": "^[0-9a-fA-F]{8,64}$"},
+            description="Received files to replay from their raw copies, by sha256 or a unique "
+            "prefix of at least 8 characters (see `sentra status` or a quarantine alert).",
         ),
         "landing_keys": Param(
             [],
@@ -41,10 +41,11 @@ from sentra_common import MARTS, START_DATE, announce, default_args, tags
 **Runs** only when triggered by hand (*Trigger DAG* with parameters).
 
 **Does** ingest the given files again even though the ledger settled them (after fixing a suite,
-reference data or a bug): `sha256s` are looked up in the ledger, `landing_keys` are taken as they
-are. Each replay writes new ledger records under this run. If anything was published, or
-`rebuild_marts` is set, the marts are built *here* (with `force_rebuild` even when unchanged) and
-one `sentra.marts` event is recorded; no `sentra.validated.*` event is emitted, so the marts DAG
+reference data or a bug): `sha256s` are replayed from their raw copies in the lake (the landed
+file may be gone), `landing_keys` are read from the landing store as it is now. Each replay
+writes new ledger records under this run. If anything was published, or `rebuild_marts` is set,
+the marts are built *here* (with `force_rebuild` even when unchanged) and one `sentra.marts`
+event is recorded; no `sentra.validated.*` event is emitted, so the marts DAG
 does not run a second build.
 
 **When it fails**: an unknown sha256 fails at once with the reason; a replay that is quarantined

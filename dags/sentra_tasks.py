@@ -19,9 +19,11 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sentra_common import run_link, send_alert, settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import Context
 
-    from pipelines.ingest import FileOutcome, IngestSummary
+    from pipelines.ingest import FileOutcome, Ingestor, IngestSummary
     from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,31 +89,56 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
 
 def ingest_feed(source: str, context: Context) -> dict[str, Any]:
     """Ingest every landed file of one feed that the ledger has not settled."""
+    triggering_events(context)
+
+    def unsettled_files(ingestor: Ingestor) -> IngestSummary:
+        # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
+        # merged or be S3 test messages, and identity is the content's hash, not the message.
+        landed = ingestor.landed_objects()
+        return ingestor.run([obj.key for obj in landed if obj.key.startswith(f"{source}/")])
+
+    return run_ingestor(source, context, unsettled_files)
+
+
+def pull_bps(context: Context) -> dict[str, Any]:
+    """Pull every configured BPS table; a release whose bytes are known is skipped."""
+    bps = optional_module("bps", "the BPS pull")
+    summary: dict[str, Any] = run_ingestor("bps", context, bps.pull)
+    return summary
+
+
+def run_ingestor(
+    source: str, context: Context, work: Callable[[Ingestor], IngestSummary]
+) -> dict[str, Any]:
+    """One ledger run: do ``work``, send the data alerts, return the summary as plain JSON."""
     from pipelines.ingest import Ingestor
 
     config = settings()
-    triggering_events(context)
-    ingestor = Ingestor(config, ledger_run_id(context))
-    # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
-    # merged or be S3 test messages, and identity is the content's hash, not the message.
-    keys = [obj.key for obj in ingestor.landed_objects() if obj.key.startswith(f"{source}/")]
-    summary = ingestor.run(keys)
+    summary = work(Ingestor(config, ledger_run_id(context)))
     alert_data_problems(summary, config, context)
     return summary_dict(source, summary)
 
 
-def reingest(keys: list[str], context: Context) -> dict[str, Any]:
-    """Ingest the given landing keys again even if settled (after fixing a suite or reference)."""
-    from pipelines.ingest import Ingestor, IngestSummary
+def replay_files(sha256s: list[str], keys: list[str], context: Context) -> dict[str, Any]:
+    """Ingest received files again even though settled (after fixing a suite or reference).
 
-    config = settings()
-    ingestor = Ingestor(config, ledger_run_id(context))
-    summary = IngestSummary(run_id=ingestor.run_id)
-    for obj in ingestor.landed_objects(keys):
-        # An empty "settled" set is what makes this a replay rather than a no-op.
-        summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
-    alert_data_problems(summary, config, context)
-    return summary_dict("reprocess", summary)
+    By sha256 (or a unique prefix) from the raw copy in the lake (``Ingestor.replay``), so the
+    landed file may be long gone; by landing key from the landing store as it is now.
+    """
+    from pipelines.ingest import IngestSummary
+
+    def replay(ingestor: Ingestor) -> IngestSummary:
+        summary = IngestSummary(run_id=ingestor.run_id)
+        try:
+            summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]
+        except LookupError as error:
+            raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
+        for obj in ingestor.landed_objects(keys) if keys else []:
+            # An empty "settled" set is what makes this a replay rather than a no-op.
+            summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
+        return summary
+
+    return run_ingestor("reprocess", context, replay)
 
 
 def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
@@ -243,39 +270,19 @@ def optional_module(name: str, purpose: str) -> Any:
 
 def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
     """Replay files (by sha256 or landing key) and/or rebuild the marts, as one run."""
-    keys = list(params.get("landing_keys") or [])
-    wanted = [sha.strip().lower() for sha in params.get("sha256s") or [] if sha.strip()]
-    if wanted:
-        keys += landing_keys_for(wanted)
-    ingest = reingest(sorted(set(keys)), context) if keys else None
+    sha256s = [sha.strip() for sha in params.get("sha256s") or [] if sha.strip()]
+    keys = sorted(set(params.get("landing_keys") or []))
+    ingest = replay_files(sha256s, keys, context) if sha256s or keys else None
     changed = bool(ingest and any(f["status"] == "ingested" for f in ingest["files"]))
     marts = None
     if changed or params.get("rebuild_marts"):
         # Built here rather than announced as a validated-feed event, so the marts DAG does not
         # run as well: one replay, one build, one marts event.
         marts = build_marts(context, force=bool(params.get("force_rebuild")))
-    if ingest:
-        raise_later = [f for f in ingest["files"] if f["status"] in ("quarantined", "failed")]
-        if raise_later:
-            log.warning("%d replayed file(s) were not published", len(raise_later))
     return {
         "ingest": ingest,
         "marts": marts or {"published": False, "message": "marts not rebuilt"},
     }
-
-
-def landing_keys_for(sha256s: list[str]) -> list[str]:
-    """The landing keys the ledger received these contents under."""
-    from pipelines.ledger import Ledger
-
-    records = {r.sha256: r for r in Ledger(settings().lake_store).latest_records()}
-    unknown = [sha for sha in sha256s if sha not in records]
-    if unknown:
-        raise AirflowFailException(
-            f"the ledger has no file with sha256 {', '.join(unknown)}; "
-            "see `sentra status` for what was received"
-        )
-    return [records[sha].original_name for sha in sha256s]
 
 
 def check_freshness(context: Context) -> dict[str, Any]:

@@ -55,16 +55,20 @@ class LandingStoreTrigger(BaseEventTrigger):
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    def open_watch(self) -> Any:
         from pipelines.storage import open_storage
         from pipelines.watch import LandingWatch
 
-        watch = LandingWatch(
+        return LandingWatch(
             open_storage(self.landing),
             open_storage(self.lake),
             self.source,
             reannounce_after=self.reannounce_after,
         )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Importing pipelines takes a moment; off the event loop, which other triggers share.
+        watch = await asyncio.to_thread(self.open_watch)
         while True:
             try:
                 # Listing and hashing block; the triggerer's event loop serves other triggers.

@@ -1,0 +1,160 @@
+"""The DAGs run for real with ``dag.test()``: ingest, quarantine + alert, marts, replay.
+
+One subprocess (tests/airflow/dag_scenarios.py) runs every scenario against a temporary SQLite
+metadata database and lake, delivering alerts to an HTTP receiver on 127.0.0.1 here; the tests
+below assert on what it reports. About 40 s on 2 cores, most of it Airflow's and Great
+Expectations' imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.airflow.shared import once_per_run
+from tests.conftest import TEST_AS_OF
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+class AlertReceiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).received.append(json.loads(body or b"{}"))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:  # keep the test output quiet
+        pass
+
+
+@contextmanager
+def alert_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+    handler = type("Receiver", (AlertReceiver,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"json://127.0.0.1:{server.server_address[1]}/alerts", received
+    finally:
+        server.shutdown()
+
+
+def run_scenarios(root: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SENTRA_"))}
+    env.update(
+        AIRFLOW_HOME=str(root / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PYTHONPATH=os.pathsep.join([str(PROJECT / "dags"), str(PROJECT)]),
+        SENTRA_LANDING=str(root / "landing"),
+        SENTRA_LAKE=str(root / "lake"),
+        SENTRA_WAREHOUSE=str(root / "warehouse" / "sentra.duckdb"),
+        SENTRA_AS_OF=TEST_AS_OF.isoformat(),
+    )
+    output = root / "scenarios.json"
+    script = PROJECT / "tests" / "airflow" / "dag_scenarios.py"
+    with alert_receiver() as (url, received):
+        completed = subprocess.run(
+            [sys.executable, str(script), str(output)],
+            env={**env, "SENTRA_ALERT_URLS": url},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert completed.returncode == 0, completed.stdout[-5000:] + completed.stderr[-5000:]
+    results: dict[str, Any] = json.loads(output.read_text())
+    timings = {
+        k: v["seconds"] for k, v in results.items() if isinstance(v, dict) and "seconds" in v
+    }
+    print(f"\ndag.test() seconds: {timings}, migrate {results['migrate_seconds']} s")
+    return {**results, "alerts": received, "root": str(root)}
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return once_per_run(tmp_path_factory, "dag-test", run_scenarios)
+
+
+def test_dags_import_for_dag_test(scenarios: dict[str, Any]) -> None:
+    assert scenarios["import_errors"] == {}
+
+
+def test_ingest_publishes_the_good_file_and_fails_the_run_on_the_quarantined_one(
+    scenarios: dict[str, Any],
+) -> None:
+    ingest = scenarios["ingest"]
+    assert ingest["tasks"] == {
+        "ingest": "success",
+        "announce_validated": "success",
+        "check_outcomes": "failed",
+    }
+    assert ingest["state"] == "failed"
+    (event,) = scenarios["events"]["sentra.validated.registry"]
+    assert event["source_dag_id"] == "sentra_ingest_registry"
+    extra = event["extra"]
+    assert extra["statuses"] == {"ingested": 1, "quarantined": 1}
+    assert len(extra["sha256s"]) == 1 and extra["rows_in"] == extra["rows_valid"] > 0
+    assert extra["files"][0]["key"] == "registry/jatim.xlsx"
+    reports = list(Path(scenarios["root"], "lake", "quarantine", "registry").rglob("report.json"))
+    assert len(reports) == 1
+
+
+def test_a_quarantined_file_is_alerted_with_a_link_to_the_run(scenarios: dict[str, Any]) -> None:
+    pytest.importorskip("pipelines.alerts")
+    quarantine = [a for a in scenarios["alerts"] if "quarantined" in a.get("title", "")]
+    assert quarantine, scenarios["alerts"]
+    body = quarantine[0]["message"]
+    assert "registry/bad.csv" in body and "province" in body.lower()
+    assert "/dags/sentra_ingest_registry/runs/" in body
+
+
+def test_marts_publish_once_and_a_repeat_is_a_no_op(scenarios: dict[str, Any]) -> None:
+    assert scenarios["marts"]["tasks"] == {"build": "success", "announce_marts": "success"}
+    assert scenarios["marts_again"]["tasks"] == {"build": "success", "announce_marts": "skipped"}
+    first = scenarios["events"]["sentra.marts"][0]["extra"]
+    assert first["row_counts"]["dim_sentra"] > 0 and first["input_files"] == 1
+    assert Path(scenarios["root"], "warehouse", "sentra.duckdb").exists()
+
+
+def test_nothing_new_announces_nothing(scenarios: dict[str, Any]) -> None:
+    assert scenarios["ingest_again"]["tasks"] == {
+        "ingest": "success",
+        "announce_validated": "skipped",
+        "check_outcomes": "success",
+    }
+
+
+def test_a_replay_builds_once_without_fanning_out(scenarios: dict[str, Any]) -> None:
+    assert scenarios["reprocess"]["tasks"] == {
+        "replay_and_build": "success",
+        "announce_marts": "success",
+    }
+    # One validated event in all (the first ingest): the replay announced only the marts.
+    assert len(scenarios["events"]["sentra.validated.registry"]) == 1
+    marts = scenarios["events"]["sentra.marts"]
+    assert [event["source_dag_id"] for event in marts] == ["sentra_marts", "sentra_reprocess"]
+
+
+def test_the_freshness_watchdog_alerts_on_overdue_feeds(scenarios: dict[str, Any]) -> None:
+    freshness = scenarios["freshness"]["tasks"]["check"]
+    try:
+        import pipelines.freshness  # noqa: F401
+    except ImportError:
+        assert freshness == "skipped"
+        return
+    # Only one province sent a registry: the others are overdue, so the run alerts and fails.
+    assert freshness == "failed"
+    assert any("overdue" in alert.get("title", "") for alert in scenarios["alerts"])

@@ -15,12 +15,15 @@ import logging
 import os
 import re
 import secrets
+import shutil
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines import lake
 from pipelines.feeds import all_datasets, clean_schema
+from pipelines.freshness import FreshnessReport, check_freshness
 from pipelines.ledger import Ledger, utc_now
 from pipelines.regions import load_regions
 from pipelines.scoring import (
@@ -39,6 +42,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
+
+# The published file's storage format, chosen deliberately: 'v1.0.0' (format 64) is what DuckDB
+# 1.0 to 1.5 write by default and every DuckDB since 0.10 reads, including the 1.x versions the
+# BI drivers embed (Metabase, DBeaver, duckdb_engine). Newer formats would lock those readers
+# out, and a future writer (2.x defaults to a format 1.x cannot read) must not change it
+# silently. Verified with an older duckdb in tests/test_bi.py; see docs/marts.md.
+STORAGE_VERSION = "v1.0.0"
+DOCUMENTATION_FILE = "schema.yml"  # in <sql>/marts/: a description of every table and column
+DOCUMENTED_SCHEMAS = ("marts", "meta")
+PARQUET_DIR = "parquet"  # beside the DuckDB file: one <table>.parquet per mart
 
 
 class MartsCheckError(RuntimeError):
@@ -78,12 +91,14 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
     scoring = load_scoring_config(settings.scoring_config)
     variables = build_variables(settings, scoring.config)
     fingerprint = build_fingerprint(inputs, models, {**variables, "config": scoring.sha256})
+    fingerprint = extend_fingerprint(fingerprint, settings.sql_dir)
     previous = published_records(settings)
     if (
         not force
         and previous
         and previous[-1].fingerprint == fingerprint
         and settings.warehouse.exists()
+        and parquet_exports_current(settings, previous[-1])
     ):
         return BuildResult(
             False,
@@ -106,15 +121,19 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
     building = settings.warehouse.with_name(
         f".{settings.warehouse.name}.building-{secrets.token_hex(4)}"
     )
+    staging = building.with_name(f"{building.name}.parquet")
     try:
         row_counts = build_database(
             building, settings, inputs, models, variables, [*previous, record], scoring.config
         )
         record = PublishRecord(**{**asdict(record), "row_counts": row_counts})
+        export_parquet(building, staging, record)
         os.replace(building, settings.warehouse)
+        publish_parquet(staging, parquet_dir(settings))
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     settings.lake_store.write_bytes(
         lake.publish_record_key(record.version), json.dumps(asdict(record), indent=1).encode()
     )
@@ -203,15 +222,23 @@ def published_records(settings: Settings) -> list[PublishRecord]:
     return sorted(records, key=lambda record: record.published_at)
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that never tries to download extensions (no internet here)."""
+def connect(
+    path: Path, read_only: bool = False, storage_version: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never tries to download extensions (no internet here).
+
+    ``storage_version`` sets the format of a file this connection creates (an existing file
+    keeps its own).
+    """
     import duckdb
 
-    return duckdb.connect(
-        str(path),
-        read_only=read_only,
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if storage_version:
+        config["storage_compatibility_version"] = storage_version
+    return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 def build_database(
@@ -223,7 +250,7 @@ def build_database(
     publish_log: list[PublishRecord],
     config: ScoringConfig,
 ) -> dict[str, int]:
-    con = connect(path)
+    con = connect(path, storage_version=STORAGE_VERSION)
     try:
         register_sources(con, settings, inputs)
         register_config_tables(con, config)
@@ -241,7 +268,10 @@ def build_database(
             kind = "table marts." if model.layer == "marts" else "temp view "
             con.execute(f"create {kind}{model.name} as {model.sql}")
         write_publish_log(con, publish_log)
+        published_at = datetime.fromisoformat(publish_log[-1].published_at)
+        write_data_freshness(con, check_freshness(settings, now=published_at))
         row_counts = check_marts(con)
+        document_tables(con, settings.sql_dir)
         con.execute("checkpoint")
         return row_counts
     finally:
@@ -310,11 +340,262 @@ def check_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         raise MartsCheckError(
             f"marts.sentra_revitalisation_score has {scored} rows but dim_sentra has {sentra}"
         )
-    tables = con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-    ).fetchall()
     counts = {}
-    for (table,) in tables:
+    for table in mart_tables(con):
         row = con.execute(f"select count(*) from marts.{table}").fetchone()
         counts[table] = int(row[0]) if row else 0
     return counts
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() "
+        "where database_name = current_database() and schema_name = 'marts' order by 1"
+    ).fetchall()
+    return [str(table) for (table,) in rows]
+
+
+def extend_fingerprint(fingerprint: str, sql_dir: Path) -> str:
+    """The build fingerprint, also covering what shapes the file besides inputs and models.
+
+    A changed column description or storage version must republish, as a changed model does.
+    """
+    docs = documentation_file(sql_dir)
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update(STORAGE_VERSION.encode())
+    digest.update(docs.read_bytes() if docs.exists() else b"")
+    return digest.hexdigest()
+
+
+# --- Column descriptions (sql/marts/schema.yml) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    schema: str
+    name: str
+    description: str
+    columns: dict[str, str]
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def documentation_file(sql_dir: Path) -> Path:
+    return sql_dir / "marts" / DOCUMENTATION_FILE
+
+
+def load_table_docs(sql_dir: Path) -> dict[str, TableDoc]:
+    """The descriptions of ``schema.yml`` by qualified table name, structure checked."""
+    import yaml
+
+    path = documentation_file(sql_dir)
+    try:
+        # The C loader when PyYAML has it: the pure-Python one takes ~0.4 s for this file.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        parsed = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except FileNotFoundError:
+        raise MartsCheckError(
+            f"{path} is missing: every published table and column needs a description there"
+        ) from None
+    except yaml.YAMLError as error:
+        raise MartsCheckError(f"{path} is not valid YAML: {error}") from None
+    models = parsed.get("models") if isinstance(parsed, dict) else None
+    if not isinstance(models, list):
+        raise MartsCheckError(f"{path}: expected a top-level 'models:' list of tables")
+    docs: dict[str, TableDoc] = {}
+    for number, entry in enumerate(models, 1):
+        doc = table_doc(entry, f"{path}, models entry {number}")
+        if doc.qualified_name in docs:
+            raise MartsCheckError(f"{path}: {doc.qualified_name} is described twice")
+        docs[doc.qualified_name] = doc
+    return docs
+
+
+def table_doc(entry: object, where: str) -> TableDoc:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise MartsCheckError(f"{where}: expected a mapping with 'name' and 'description'")
+    config = entry.get("config") or {}
+    schema = config.get("schema", "marts") if isinstance(config, dict) else None
+    if schema not in DOCUMENTED_SCHEMAS:
+        raise MartsCheckError(
+            f"{where} ({entry['name']}): config.schema must be one of {DOCUMENTED_SCHEMAS}"
+        )
+    columns: dict[str, str] = {}
+    for column in entry.get("columns") or []:
+        if not isinstance(column, dict) or not isinstance(column.get("name"), str):
+            raise MartsCheckError(f"{where} ({entry['name']}): each column needs a 'name'")
+        if column["name"] in columns:
+            raise MartsCheckError(f"{where}: column {column['name']} is described twice")
+        columns[column["name"]] = description_text(column.get("description"))
+    return TableDoc(schema, entry["name"], description_text(entry.get("description")), columns)
+
+
+def description_text(value: object) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def built_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Columns of every table in the documented schemas, in table order."""
+    rows = con.execute(
+        """
+        select c.schema_name || '.' || c.table_name, list(c.column_name order by c.column_index)
+        from duckdb_columns() as c
+        inner join duckdb_tables() as t using (database_name, schema_name, table_name)
+        where c.database_name = current_database() and c.schema_name in ('marts', 'meta')
+        group by all
+        order by 1"""
+    ).fetchall()
+    return {str(table): list(columns) for table, columns in rows}
+
+
+def documentation_problems(built: dict[str, list[str]], docs: dict[str, TableDoc]) -> list[str]:
+    problems: list[str] = []
+    for table, columns in built.items():
+        doc = docs.get(table)
+        if doc is None or not doc.description:
+            problems.append(f"table {table} has no description")
+        described = doc.columns if doc else {}
+        problems += [
+            f"column {table}.{column} has no description"
+            for column in columns
+            if not described.get(column)
+        ]
+        problems += [
+            f"column {table}.{column} is described but {table} has no such column"
+            for column in described
+            if column not in columns
+        ]
+    return problems
+
+
+def document_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+    """Check that every table and column is described, then write the descriptions as comments.
+
+    Raises MartsCheckError listing every gap at once, so one edit of schema.yml fixes them all.
+    """
+    docs = load_table_docs(sql_dir)
+    built = built_columns(con)
+    problems = documentation_problems(built, docs)
+    if problems:
+        raise MartsCheckError(
+            f"{documentation_file(sql_dir)} must describe every published table and column "
+            f"({len(problems)} problems; nothing was published):\n  - " + "\n  - ".join(problems)
+        )
+    for name in sorted(set(docs) - set(built)):
+        # Not an error: a model may be documented in the same change that adds it, ahead of it.
+        log.warning(
+            "%s describes %s, which this build did not create", documentation_file(sql_dir), name
+        )
+    # One transaction: committing each COMMENT on its own costs ~4 ms apiece.
+    con.execute("begin transaction")
+    for table in built:
+        doc = docs[table]
+        target = ".".join(quote_identifier(part) for part in (doc.schema, doc.name))
+        con.execute(f"comment on table {target} is {sql_string(doc.description)}")
+        for column, text in doc.columns.items():
+            con.execute(
+                f"comment on column {target}.{quote_identifier(column)} is {sql_string(text)}"
+            )
+    con.execute("commit")
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (COMMENT ON and COPY TO take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- meta.data_freshness ---------------------------------------------------------------------
+
+
+def write_data_freshness(con: duckdb.DuckDBPyConnection, report: FreshnessReport) -> None:
+    """How recent each source was at build time. It depends on the clock, so it lives in meta.*
+    (like publish_log) and stays out of the fingerprint: marts.* remain byte-identical for the
+    same inputs and configuration."""
+    con.execute("""
+        create table meta.data_freshness (
+            source varchar, scope varchar, scope_label varchar, last_landed_at timestamptz,
+            age_days double, freshness_limit_days integer, overdue boolean,
+            checked_at timestamptz)""")
+    rows = [
+        [
+            scope.source,
+            scope.scope,
+            scope.label,
+            scope.last_landed_at,
+            scope.age_days,
+            scope.limit_days,
+            scope.overdue,
+            report.checked_at,
+        ]
+        for scope in report.scopes
+    ]
+    if rows:
+        con.execute("begin transaction")
+        con.executemany("insert into meta.data_freshness values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("commit")
+
+
+# --- Parquet exports beside the DuckDB file ---------------------------------------------------
+
+
+def parquet_dir(settings: Settings) -> Path:
+    """Where each mart is exported as ``<table>.parquet``, beside the published DuckDB file."""
+    return settings.warehouse.parent / PARQUET_DIR
+
+
+def export_parquet(database: Path, folder: Path, record: PublishRecord) -> None:
+    """Write every mart of the freshly built file as Parquet into a staging folder.
+
+    Each file carries the publish version in its key-value metadata, so a reader (or the next
+    build) can tell which version it holds.
+    """
+    folder.mkdir(parents=True)
+    metadata = ", ".join(
+        f"{key}: {sql_string(value)}"
+        for key, value in (("publish_version", record.version), ("fingerprint", record.fingerprint))
+    )
+    con = connect(database, read_only=True)
+    try:
+        for table in mart_tables(con):
+            target = sql_string(str(folder / f"{table}.parquet"))
+            con.execute(
+                f"copy marts.{quote_identifier(table)} to {target} "
+                f"(format parquet, kv_metadata {{{metadata}}})"
+            )
+    finally:
+        con.close()
+
+
+def publish_parquet(staged: Path, folder: Path) -> None:
+    """Rename each staged export over its published name (atomic per file); drop the exports of
+    marts that no longer exist. Called only after the DuckDB file itself was published."""
+    folder.mkdir(parents=True, exist_ok=True)
+    published = set()
+    for path in sorted(staged.glob("*.parquet")):
+        os.replace(path, folder / path.name)
+        published.add(path.name)
+    for path in folder.glob("*.parquet"):
+        if path.name not in published:
+            path.unlink(missing_ok=True)
+
+
+def parquet_exports_current(settings: Settings, record: PublishRecord) -> bool:
+    """True when every mart of ``record`` has its export, from that very version."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = parquet_dir(settings)
+    for table in record.row_counts:
+        try:
+            metadata = pq.read_metadata(folder / f"{table}.parquet").metadata or {}
+        except (FileNotFoundError, pa.ArrowInvalid):
+            return False
+        if metadata.get(b"publish_version") != record.version.encode():
+            return False
+    return True

@@ -78,7 +78,11 @@ def test_a_crash_mid_build_leaves_the_published_file_untouched(
         build_and_publish(broken, "run-2")
 
     assert settings.warehouse.read_bytes() == published
-    assert sorted(p.name for p in settings.warehouse.parent.iterdir()) == ["sentra.duckdb"]
+    # Nothing left behind: no half-built file, no staged Parquet exports.
+    assert sorted(p.name for p in settings.warehouse.parent.iterdir()) == [
+        "parquet",
+        "sentra.duckdb",
+    ]
 
 
 def test_a_failed_publish_check_publishes_nothing(settings: Settings, tmp_path: Path) -> None:

@@ -91,7 +91,17 @@ def sample(
         f"{report.member_rows:,} member IKM rows) to {settings.landing_store.uri}"
     )
     console.print(f"  and {len(report.bps_files)} BPS Web API responses under bps/")
-    for key in report.deliberately_broken:
+    broken = list(report.deliberately_broken)
+    if report.marketplace:
+        market = report.marketplace
+        console.print(
+            f"  and {len(market.files)} marketplace exports ({market.order_lines:,} order lines) "
+            "under marketplace/"
+        )
+        broken += market.deliberately_broken
+        for key in market.with_bad_lines:
+            console.print(f"  with a few bad lines (those should be quarantined alone): {key}")
+    for key in broken:
         console.print(f"  deliberately broken (should be quarantined): {key}")
 
 

@@ -581,7 +581,9 @@ def raise_if_damaged(con: duckdb.DuckDBPyConnection, export: Export) -> None:
         return
     # Not csv_line or error_message: those quote the line, buyer and all.
     damaged = run(
-        con, "select line, cast(error_type as varchar) from reject_errors order by line, 2"
+        con,
+        "select line, min(cast(error_type as varchar)) from reject_errors "
+        "group by line order by line",
     )
     if not damaged:
         return

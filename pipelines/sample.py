@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pipelines.regions import Province, Regency, load_regions
 
 if TYPE_CHECKING:
+    from pipelines.marketplace_sample import MarketplaceSampleReport
     from pipelines.storage import Storage
 
 __all__ = [
@@ -99,6 +100,8 @@ class SampleReport:
     """Keys of files that are meant to fail validation."""
     bps_files: list[str] = field(default_factory=list)
     """BPS Web API responses written under ``bps/`` (``files`` lists the registry only)."""
+    marketplace: MarketplaceSampleReport | None = None
+    """The marketplace exports written under ``marketplace/`` (pipelines.marketplace_sample)."""
 
 
 # --- what the registry says about the world ------------------------------------------------
@@ -1415,8 +1418,9 @@ def _write_broken_registry(landing: _Landing, sample: RegistrySample) -> list[st
 def write_samples(
     landing: Storage, scale: str = "demo", seed: int = 20261128, include_errors: bool = True
 ) -> SampleReport:
-    """Write the sample feeds for ``scale`` (registry/ and bps/) into the landing store."""
+    """Write the sample feeds for ``scale`` (registry/, bps/, marketplace/) into the landing."""
     from pipelines.bps_sample import bps_sample_files
+    from pipelines.marketplace_sample import write_marketplace_samples
 
     sample = build_registry(scale, seed)
     out = _Landing(landing)
@@ -1432,4 +1436,6 @@ def write_samples(
         member_rows=sum(len(s.members) for s in current),
         deliberately_broken=broken,
         bps_files=bps.keys,
+        # After the registry, from its own random streams: the registry bytes do not change.
+        marketplace=write_marketplace_samples(landing, sample, scale, seed, include_errors),
     )

@@ -503,3 +503,34 @@ def test_marts_build_without_any_bps_data(settings: Settings) -> None:
         "yoy_growth_pct",
         "qtq_growth_pct",
     ]
+
+
+# --- the sample -----------------------------------------------------------------------------
+
+
+def test_the_sample_is_deterministic_and_seeded() -> None:
+    again = dict(bps_sample_files(SEED))
+    other = dict(bps_sample_files(7))
+
+    assert again == SAMPLE
+    assert other.keys() == SAMPLE.keys()
+    changed = [key for key in SAMPLE if other[key] != SAMPLE[key]]
+    # Only the not-available answer is the same whatever the seed.
+    assert changed == [key for key in SAMPLE if not key.endswith(f"{QTQ.var}/domain-9700.json")]
+
+
+def test_the_sample_has_the_messes_of_real_responses() -> None:
+    national = document(NATIONAL_YOY)
+    decoded = bps.decode(release(NATIONAL_YOY))
+    growth = [r["growth_pct"] for r in decoded.rows if r["region_level"] == "provinsi"]
+    nation = [r["growth_pct"] for r in decoded.rows if r["region_level"] == "nasional"]
+
+    assert set(national) == {
+        "status", "data-availability", "var", "turvar", "labelvervar", "vervar", "tahun",
+        "turtahun", "datacontent",
+    }  # fmt: skip
+    assert any("<b>" in item["label"] for item in national["vervar"])
+    assert 0 < growth.count(None) < len(growth) * 0.05  # a few empty cells
+    assert all(-5 <= value <= 10 for value in nation if value is not None)
+    assert min(g for g in growth if g is not None) < -5 and max(g for g in growth if g) > 10
+    assert len({r["province_code"] for r in decoded.rows}) == 39

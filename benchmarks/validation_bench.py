@@ -414,7 +414,12 @@ def machine() -> str:
 
 
 def report(
-    measurements: Sequence[Measurement], parquet: Path, rows: int, command: str, in_process: bool
+    measurements: Sequence[Measurement],
+    parquet: Path,
+    rows: int,
+    command: str,
+    in_process: bool,
+    load: str,
 ) -> str:
     by_mode = {mode: [m for m in measurements if m.mode == mode] for mode in MODES}
     ratios = [
@@ -433,6 +438,8 @@ def report(
         f"- command: `{command}`",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {machine()}",
+        f"- load average (1 min) before and after the run: {load} -- other work on the machine "
+        "slows every path; the ratios are taken per repetition so that it mostly cancels",
         f"- input: {parquet.name}, {parquet.stat().st_size / 1024**2:,.0f} MiB Parquet (zstd), "
         f"{len(by_mode['sql'])} repetitions, paths interleaved; median (min-max)",
     ]
@@ -513,6 +520,7 @@ def run(options: argparse.Namespace, argv: Sequence[str]) -> int:
         generate_order_lines(parquet, options.rows, options.seed)
     suite_dir = workdir / "expectations"
     write_suite(suite_dir)
+    load_before = os.getloadavg()[0]
     measurements = []
     for repetition in range(options.repeats):
         for mode in MODES:
@@ -527,7 +535,8 @@ def run(options: argparse.Namespace, argv: Sequence[str]) -> int:
         print("the paths disagree:\n" + "\n".join(problems), file=sys.stderr)
         return 1
     command = shlex.join(["uv", "run", "python", "-m", "benchmarks.validation_bench", *argv])
-    section = report(measurements, parquet, options.rows, command, options.in_process)
+    load = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
+    section = report(measurements, parquet, options.rows, command, options.in_process, load)
     write_section(options.output, options.rows, section)
     print(section)
     if options.profile_to:

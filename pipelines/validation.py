@@ -50,6 +50,7 @@ DUCKDB_RESULT_FORMAT: dict[str, Any] = {
     # The query text GX would add to each result is not used, and it names a temporary file.
     "return_unexpected_index_query": False,
 }
+UNEXPECTED_ROWS = "unexpected_rows_expectation"
 # The view over the Parquet file that GX's SQL engine validates.
 PARQUET_VIEW = "batch"
 
@@ -252,7 +253,13 @@ def check_result(item: dict[str, Any]) -> CheckResult:
         severity=meta.get("severity", "critical"),
         column=column,
         success=bool(item["success"]),
-        unexpected_count=int(details.get("unexpected_count") or 0),
+        # UnexpectedRowsExpectation (DESIGN's way to express regex rules on DuckDB) reports
+        # its count of rows as the observed value, and no located rows below COMPLETE.
+        unexpected_count=int(
+            details.get("unexpected_count")
+            or (details.get("observed_value") if config["type"] == UNEXPECTED_ROWS else 0)
+            or 0
+        ),
         element_count=int(details.get("element_count") or 0),
         sample_rows=[located_row(row, column) for row in located[:SAMPLE_SIZE]],
         sample_values=[

@@ -65,6 +65,17 @@ def expectations_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             expectation("column_values_to_not_be_null", "voucher_present", column="voucher_code"),
         ],
     }
+    # DuckDB has no GX regex support: a format rule is SQL over {batch} (literal braces doubled).
+    suites["regex_as_sql"] = [
+        {
+            "type": "unexpected_rows_expectation",
+            "kwargs": {
+                "unexpected_rows_query": "select source_sheet, source_row from {batch} "
+                "where not regexp_full_match(order_line_id, 'L[0-9]{{7}}')"
+            },
+            "meta": {"check": "line_id_format", "severity": "warning", "description": "L1234567"},
+        }
+    ]
     for name, expectations in suites.items():
         suite = {"name": name, "expectations": expectations}
         (folder / f"{name}.json").write_text(json.dumps(suite), encoding="utf-8")
@@ -196,6 +207,19 @@ def test_a_missing_column_is_a_failed_check_not_a_crash(
     assert missing.error is not None and "voucher_code" in missing.error
     assert checks["line_id_present"].success and checks["line_id_unique"].success
     assert outcome.critical_failures == [missing]
+
+
+def test_a_regex_rule_written_as_sql_counts_its_rows_on_duckdb(
+    validator: Validator, tmp_path: Path
+) -> None:
+    frame = order_lines(30)
+    frame.loc[[4, 8], "order_line_id"] = "l-4"
+    path = write_parquet(frame, tmp_path / "orders.parquet")
+
+    [check] = validator.validate_parquet("regex_as_sql", path).checks
+
+    assert (check.check, check.success, check.unexpected_count) == ("line_id_format", False, 2)
+    assert check.severity == "warning" and check.error is None
 
 
 def test_located_rows_are_capped_while_the_count_stays_exact(

@@ -10,19 +10,27 @@ It speaks the path-style API the connector uses:
 
 ``script`` queues answers per (var, domain) ahead of the sample: each is (HTTP status, body,
 seconds to wait first), so a test can send 503 twice and then the real response, or a slow one.
+
+Run as a module it serves the responses ``sentra sample`` landed, for an offline pull::
+
+    uv run python -m tests.bps_server data/landing --key demo-key --port 8765 &
+    SENTRA_BPS_API_URL=http://127.0.0.1:8765/v1/api SENTRA_BPS_API_KEY=demo-key \
+        uv run sentra ingest bps
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from pipelines.regions import load_regions
 
@@ -31,8 +39,18 @@ DATA_PATH = re.compile(
     r"/v1/api/list/model/data/lang/ind/domain/(\d{4})/var/(\d+)(?:/turvar/\d+)?/key/([^/]+)/"
 )
 DOMAIN_PATH = re.compile(r"/v1/api/domain/type/prov(?:/page/(\d+))?/key/([^/]+)/")
+LANDED_NAME = re.compile(r"var-(\d+)/domain-(\d{4})\.json$")
 
 Answer = tuple[int, bytes, float]
+
+
+def responses_by_table(files: Mapping[str, bytes]) -> dict[tuple[str, str], bytes]:
+    """Landed responses (``.../var-<var>/domain-<domain>.json``) by (var, domain)."""
+    found = {}
+    for name, data in files.items():
+        if match := LANDED_NAME.search(name):
+            found[(match[1], match[2])] = data
+    return found
 
 
 @dataclass
@@ -119,3 +137,20 @@ def serving(fake: FakeBps) -> Iterator[FakeBps]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve landed BPS responses as the BPS Web API.")
+    parser.add_argument("landing", type=Path, help="the landing folder holding bps/...")
+    parser.add_argument("--key", required=True, help="the API key the server accepts")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    files = {str(p): p.read_bytes() for p in (args.landing / "bps").rglob("*.json")}
+    fake = FakeBps(key=args.key, responses=responses_by_table(files))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(fake))
+    print(f"serving {len(fake.responses)} BPS responses at http://127.0.0.1:{args.port}/v1/api")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from pipelines.ingest import Ingestor
 from pipelines.ledger import Ledger
 from pipelines.marts import build_and_publish, connect
 from pipelines.settings import Settings
-from tests.bps_server import FakeBps, serving
+from tests.bps_server import FakeBps, responses_by_table, serving
 
 KEY = "sekret-Key-4f1c9e0b7a"
 SEED = 20261128
@@ -30,18 +30,9 @@ NATIONAL_YOY = f"bps/var-{YOY.var}/domain-0000.json"
 NATIONAL_QTQ = f"bps/var-{QTQ.var}/domain-0000.json"
 
 
-def sample_responses() -> dict[tuple[str, str], bytes]:
-    """The sample files by (var, domain), as the fake server serves them."""
-    responses = {}
-    for key, data in SAMPLE.items():
-        var, domain = key.removeprefix("bps/var-").removesuffix(".json").split("/domain-")
-        responses[(var, domain)] = data
-    return responses
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeBps]:
-    with serving(FakeBps(key=KEY, responses=sample_responses())) as server:
+    with serving(FakeBps(key=KEY, responses=responses_by_table(SAMPLE))) as server:
         yield server
 
 

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import Asset, AssetWatcher, BaseNotifier, get_current_context, task
 
@@ -140,7 +140,7 @@ class SentraAlertNotifier(BaseNotifier):
     covers everything else: errors, retries exhausted, a stale feed, a marts check that failed.
     """
 
-    def __init__(self, severity: str = "critical") -> None:
+    def __init__(self, severity: Literal["critical", "warning"] = "critical") -> None:
         super().__init__()
         self.severity = severity
 
@@ -177,14 +177,14 @@ def run_link(context: Context) -> str:
         return "(see the Airflow UI)"
 
 
-def send_alert(severity: str, title: str, body: str) -> None:
+def send_alert(severity: Literal["critical", "warning"], title: str, body: str) -> None:
     """Deliver through ``pipelines.alerts`` when it is installed; otherwise a log line."""
     try:
         from pipelines.alerts import Alert, deliver
     except ImportError:
         log.warning("ALERT [%s] %s\n%s", severity, title, body)
         return
-    deliver([Alert(severity, title, body)], settings().alert_urls)  # type: ignore[arg-type]
+    deliver([Alert(severity, title, body)], settings().alert_urls)
 
 
 def publish_outcomes(source: str, summary: Any) -> None:

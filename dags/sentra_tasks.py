@@ -81,7 +81,8 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
             }
         files = payload.get("files") or []
         return {"via": "poll", "keys": [f.get("key") for f in files]}
-    return {key: extra[key] for key in ("sha256s", "version", "via", "keys") if key in extra}
+    # From a DAG or the REST API: all of it but the per-file list, which the sha256s summarise.
+    return {key: value for key, value in extra.items() if key != "files"}
 
 
 # -- ingest ------------------------------------------------------------------------------------

@@ -305,9 +305,11 @@ def register_sources(
 
 
 def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecord]) -> None:
+    # No primary key: DuckDB 1.0 cannot open a file holding an index written by 1.5, whatever
+    # the storage version (tests/test_bi.py). Versions are unique by construction anyway.
     con.execute("""
         create table meta.publish_log (
-            version varchar primary key, published_at timestamptz, fingerprint varchar,
+            version varchar, published_at timestamptz, fingerprint varchar,
             run_id varchar, input_sha256s varchar[], scoring_config_sha256 varchar)""")
     con.executemany(
         "insert into meta.publish_log values (?, ?, ?, ?, ?, ?)",

@@ -113,12 +113,17 @@ TEST_AS_OF = date(2026, 6, 30)
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Local landing, lake and warehouse in a fresh temporary folder."""
+    return local_settings(tmp_path)
+
+
+def local_settings(root: Path) -> Settings:
+    """Landing, lake and warehouse under ``root``, for fixtures of any scope."""
     from pipelines.settings import Settings
 
     return Settings(
-        landing=str(tmp_path / "landing"),
-        lake=str(tmp_path / "lake"),
-        warehouse=tmp_path / "warehouse" / "sentra.duckdb",
+        landing=str(root / "landing"),
+        lake=str(root / "lake"),
+        warehouse=root / "warehouse" / "sentra.duckdb",
         as_of=TEST_AS_OF,
     )
 

@@ -682,12 +682,15 @@ def shop_lines(mean: int, rng: random.Random) -> int:
 def write_marketplace_samples(
     landing: Storage,
     registry: RegistrySample,
-    scale: str = "demo",
+    scale: str | MarketplaceScale = "demo",
     seed: int = 20261128,
     include_errors: bool = True,
 ) -> MarketplaceSampleReport:
-    """Write every marketplace export of ``scale`` under ``marketplace/`` in the landing store."""
-    chosen = MARKETPLACE_SCALES[scale]
+    """Write every marketplace export of ``scale`` under ``marketplace/`` in the landing store.
+
+    ``scale`` names one of ``MARKETPLACE_SCALES`` or gives its own sizes (tests use tiny ones).
+    """
+    chosen = MARKETPLACE_SCALES[scale] if isinstance(scale, str) else scale
     rng = random.Random(f"{seed}/marketplace/shops")
     shops = shops_of(registry, ("shopee", "tokopedia", "bukalapak", "blibli", "ralali"), rng)
     out = MarketplaceLanding(landing)

@@ -22,8 +22,12 @@ final as (
         -- A return or cancellation recorded beside the order status wins over it ("Selesai",
         -- then "Pengembalian Dana/Barang"); an unknown note there changes nothing.
         coalesce(returns.status, statuses.status) as status,
-        cast(try_strptime(ordered_at_text, getvariable('timestamp_formats')) as timestamptz)
-            as ordered_at,
+        coalesce(
+            cast(try_strptime(ordered_at_text, getvariable('timestamp_formats')) as timestamptz),
+            -- ISO 8601, in any layout: with Z or an offset it is an instant, without one it is
+            -- Jakarta time. Never a day-month guess: slashes are not ISO.
+            try_cast(ordered_at_text as timestamptz)
+        ) as ordered_at,
         try_cast(quantity_text as integer) as quantity,
         idr_amount(unit_price_clean) as unit_price_idr,
         idr_amount(line_amount_clean) as line_amount_idr

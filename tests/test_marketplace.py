@@ -413,19 +413,17 @@ def test_sales_reach_the_monthly_mart_per_sentra_and_unknown_shops_are_counted(
 
     build_and_publish(settings, "run-marts")
 
-    con = connect(settings.warehouse, read_only=True)
-    try:
-        monthly = con.execute(
-            "select sentra_id, month, marketplace, orders, completed_orders, order_lines, "
-            "cancelled_lines, returned_lines, units, gross_idr, net_idr, buyers, ikm_selling "
-            "from marts.fct_marketplace_sales_monthly order by 1, 2, 3"
-        ).fetchall()
-        unmatched = con.execute(
-            "select marketplace, seller_account, orders, order_lines, net_idr "
-            "from marts.marketplace_unmatched_sellers"
-        ).fetchall()
-    finally:
-        con.close()
+    monthly = published(
+        settings,
+        "select sentra_id, month, marketplace, orders, completed_orders, order_lines, "
+        "cancelled_lines, returned_lines, units, gross_idr, net_idr, buyers, ikm_selling "
+        "from marts.fct_marketplace_sales_monthly order by 1, 2, 3",
+    )
+    unmatched = published(
+        settings,
+        "select marketplace, seller_account, orders, order_lines, net_idr "
+        "from marts.marketplace_unmatched_sellers",
+    )
     may, june = date(2026, 5, 1), date(2026, 6, 1)
     assert monthly == [
         ("SIKM-3507-0001", may, "shopee", 1, 1, 1, 0, 0, 1, 1_250_000, 1_200_000, 1, 1),
@@ -450,15 +448,21 @@ def test_a_later_export_of_the_same_lines_wins_and_nothing_counts_twice(
 
     build_and_publish(settings, "run-again")
 
+    june = published(
+        settings,
+        "select order_lines, returned_lines, net_idr from marts.fct_marketplace_sales_monthly "
+        "where month = date '2026-06-01'",
+    )
+    assert june == [(3, 2, 0)]
+
+
+def published(settings: Settings, query: str) -> list[tuple[Any, ...]]:
+    """The rows a query returns from the published marts (opened read-only, as BI tools do)."""
     con = connect(settings.warehouse, read_only=True)
     try:
-        june = con.execute(
-            "select order_lines, returned_lines, net_idr from marts.fct_marketplace_sales_monthly "
-            "where month = date '2026-06-01'"
-        ).fetchall()
+        return con.execute(query).fetchall()
     finally:
         con.close()
-    assert june == [(3, 2, 0)]
 
 
 def test_the_marts_build_without_any_marketplace_data(

@@ -36,6 +36,7 @@ from pipelines.quarantine import CellProblem, QuarantineReport
 from pipelines.regions import load_regions
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
     import requests
 
@@ -485,6 +486,11 @@ class Slot:
     quarter: int | None
     period_label: str
 
+    @property
+    def address(self) -> str:
+        """Where the cell is in the response, for reports: ``datacontent[<key>]``."""
+        return f"datacontent[{self.key}]"
+
 
 def slots(release: Release) -> list[Slot]:
     """Every cell of the table's var (and turvar), keyed as ``datacontent`` keys them."""
@@ -617,11 +623,9 @@ def decode(release: Release) -> Decoded:
         row = base_row(release, slot, number)
         try:
             row.update(region_columns(release, slot))
-        except NotYetNumbered as error:
-            if slot.key not in content:
-                continue
-            decoded.problems.append(problem(slot, number, "vervar", slot.region_id, error))
         except LookupError as error:
+            if isinstance(error, NotYetNumbered) and slot.key not in content:
+                continue  # a province in a year before it existed: no cell, so no row
             decoded.problems.append(problem(slot, number, "vervar", slot.region_id, error))
         try:
             row["growth_pct"] = cell_value(content.get(slot.key))
@@ -642,7 +646,7 @@ def base_row(release: Release, slot: Slot, number: int) -> dict[str, Any]:
         "growth_pct": None,
         "bps_var_id": release.table.var,
         "bps_domain": release.domain,
-        "source_sheet": f"datacontent[{slot.key}]",
+        "source_sheet": slot.address,
         "source_row": number,
     }
 
@@ -660,7 +664,7 @@ def region_columns(release: Release, slot: Slot) -> dict[str, Any]:
 
 def problem(slot: Slot, number: int, column: str, value: Any, error: Exception) -> CellProblem:
     return CellProblem(
-        sheet=f"datacontent[{slot.key}]",
+        sheet=slot.address,
         row=number,
         column=column,
         value=str(value),
@@ -674,13 +678,14 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=row_schema())
 
 
-def validation_frame(table: pa.Table) -> Any:
+def validation_frame(table: pa.Table) -> pd.DataFrame:
     """A pandas frame with nullable dtypes, so a missing quarter or growth stays missing."""
     import pandas as pd
     import pyarrow as pa
 
     nullable = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}
-    return table.to_pandas(types_mapper=nullable.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=nullable.get)
+    return frame
 
 
 # --- the feed handler -----------------------------------------------------------------------

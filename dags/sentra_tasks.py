@@ -104,6 +104,12 @@ def ingest_feed(source: str, context: Context) -> dict[str, Any]:
 def pull_bps(context: Context) -> dict[str, Any]:
     """Pull every configured BPS table; a release whose bytes are known is skipped."""
     bps = optional_module("bps", "the BPS pull")
+    if not getattr(settings(), "bps_api_key", None):
+        # A missing key is configuration, not an outage: retrying or alerting daily won't help.
+        raise AirflowSkipException(
+            "SENTRA_BPS_API_KEY is not set, so BPS is not polled; set it to pull releases "
+            "(responses landed under bps/ are still ingested by sentra_ingest_bps)"
+        )
     summary: dict[str, Any] = run_ingestor("bps", context, bps.pull)
     return summary
 

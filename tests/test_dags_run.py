@@ -158,3 +158,12 @@ def test_the_freshness_watchdog_alerts_on_overdue_feeds(scenarios: dict[str, Any
     # Only one province sent a registry: the others are overdue, so the run alerts and fails.
     assert freshness == "failed"
     assert any("overdue" in alert.get("title", "") for alert in scenarios["alerts"])
+
+
+def test_the_bps_poll_skips_cleanly_without_an_api_key(scenarios: dict[str, Any]) -> None:
+    assert scenarios["bps"]["tasks"] == {
+        "pull": "skipped",
+        "announce_validated": "skipped",
+        "check_outcomes": "skipped",
+    }
+    assert scenarios["bps"]["state"] == "success"

@@ -80,6 +80,8 @@ def main() -> None:
         run_conf={"sha256s": [jatim_sha], "rebuild_marts": True, "force_rebuild": True},
     )
     results["freshness"] = run(bag, "sentra_freshness")
+    # No SENTRA_BPS_API_KEY here: the poll skips before any request (and nothing leaves 127.0.0.1).
+    results["bps"] = run(bag, "sentra_bps_pull")
     results["events"] = {
         name: asset_events(name)
         for name in ("sentra.validated.registry", "sentra.marts", "sentra.landed.registry")

@@ -105,6 +105,13 @@ class Standalone:
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def task_timings(self) -> list[tuple[Any, ...]]:
+        """(dag, task, queued, start, end) of every task instance: where the time went."""
+        return self.query(
+            "select dag_id, task_id, queued_dttm, start_date, end_date from task_instance "
+            "order by start_date"
+        )
+
     def watchers_running(self, classpath: str) -> bool:
         """A trigger of this class exists and a triggerer has taken it."""
         rows = self.query(

@@ -49,8 +49,10 @@ def measure_put_to_publish(
     return time.monotonic() - started
 
 
-def record(tmp_path: Path, name: str, seconds: float) -> None:
-    print(f"\n{name}: put -> publish {seconds:.1f} s")
+def record(tmp_path: Path, name: str, seconds: float, airflow: Standalone) -> None:
+    print(f"\n{name}: put -> publish {seconds:.1f} s; task instances (queued, start, end):")
+    for row in airflow.task_timings():
+        print("  ", *row)
     (tmp_path / "latency.json").write_text(json.dumps({name: seconds}))
 
 
@@ -83,7 +85,7 @@ def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path
             staging.rename(landing / ODD_KEY)
 
         latency = measure_put_to_publish(airflow, lake_store, drop)
-        record(tmp_path, "local folder", latency)
+        record(tmp_path, "local folder", latency, airflow)
         assert (tmp_path / "warehouse" / "sentra.duckdb").exists()
 
         # A producer announcing through the REST API (docs/airflow.md) wakes the ingest too.
@@ -162,6 +164,6 @@ def test_an_object_put_into_the_landing_bucket_reaches_the_marts_through_sqs(
             s3.put_object(Bucket=bucket, Key=f"landing/{ODD_KEY}", Body=body)
 
         latency = measure_put_to_publish(airflow, lake, put)
-        record(tmp_path, "S3 + SQS", latency)
+        record(tmp_path, "S3 + SQS", latency, airflow)
         ingested = [obj.key for obj in lake.list("ledger/registry/") if "_ingested_" in obj.key]
         assert len(ingested) == 1

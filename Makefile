@@ -54,4 +54,4 @@ airflow: setup
 
 # The end-to-end tests with a real scheduler, triggerer and moto server (a few minutes).
 airflow-e2e: setup
-	$(UV) run pytest -m airflow_e2e -p no:xdist -v
+	$(UV) run pytest -m airflow_e2e -p no:xdist -v -s

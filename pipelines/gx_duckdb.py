@@ -31,7 +31,9 @@ inserts) pass through untouched.
 Buffering holds every row a query returns. GX's queries are aggregates or carry a ``LIMIT`` of
 ``partial_unexpected_count`` rows unless the result format is COMPLETE, so the validator runs
 DuckDB batches with SUMMARY (see ``pipelines.validation``); with COMPLETE, a query for unexpected
-rows would buffer all of them.
+rows would buffer all of them. One exception: ``UnexpectedRowsExpectation`` runs its SQL without a
+``LIMIT`` and reads only ``fetchmany(200)`` of it, so here it buffers every row its query returns
+-- keep such queries selective and narrow (the location columns only).
 
 Removing it
 -----------

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipelines import lake
-from pipelines.quarantine import CellProblem, QuarantineReport
+from pipelines.quarantine import CellProblem
 from pipelines.regions import load_regions
 
 if TYPE_CHECKING:
@@ -695,13 +694,7 @@ def process_bps_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     """Read, decode and validate one BPS response: typed rows, or a report of what is wrong."""
     from pipelines.ingest import FeedResult
 
-    report = QuarantineReport(
-        source=SOURCE,
-        file=landed.key,
-        sha256=landed.sha256,
-        run_id=ingestor.run_id,
-        raw_uri=ingestor.lake.uri_for(lake.raw_key(SOURCE, landed.sha256, landed.name)),
-    )
+    report = ingestor.new_report(landed)
     try:
         release = release_from_landed(landed.key, landed.data)
         if not release.available:

@@ -220,6 +220,17 @@ class Ingestor:
             )
             return self.ingest_file(landed, settled=set())
 
+    def new_report(self, landed: LandedFile) -> QuarantineReport:
+        """An empty quarantine report for a file of this run, for a feed handler to fill in."""
+        raw_key = lake.raw_key(landed.source, landed.sha256, landed.name)
+        return QuarantineReport(
+            source=landed.source,
+            file=landed.key,
+            sha256=landed.sha256,
+            run_id=self.run_id,
+            raw_uri=self.lake.uri_for(raw_key),
+        )
+
     def fetch_and_ingest(self, obj: StoredObject, settled: set[str]) -> FileOutcome:
         with self.landing.local_copy(obj.key) as path:
             landed = LandedFile(

@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from pipelines import lake
 from pipelines.indonesian_formats import normalise_header, sniff_delimiter
 from pipelines.quarantine import CellProblem, QuarantineReport
 from pipelines.regions import RegionResolutionError, load_regions
@@ -613,13 +612,7 @@ def sql_identifier(name: str) -> str:
 
 def process_marketplace_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     """Recognise, convert and validate one landed export: typed Parquet and a verdict."""
-    report = QuarantineReport(
-        source=SOURCE,
-        file=landed.key,
-        sha256=landed.sha256,
-        run_id=ingestor.run_id,
-        raw_uri=ingestor.lake.uri_for(lake.raw_key(SOURCE, landed.sha256, landed.name)),
-    )
+    report = ingestor.new_report(landed)
     handle, name = tempfile.mkstemp(prefix="sentra-marketplace-", suffix=".parquet")
     os.close(handle)
     target = Path(name)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines import lake
 from pipelines.indonesian_formats import (
     decode_text,
     normalise_header,
@@ -31,7 +30,7 @@ from pipelines.indonesian_formats import (
     parse_year,
     sniff_delimiter,
 )
-from pipelines.quarantine import CellProblem, QuarantineReport
+from pipelines.quarantine import CellProblem
 from pipelines.regions import RegionDirectory, load_regions, normalise_place_name
 
 if TYPE_CHECKING:
@@ -508,13 +507,7 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     """
     from pipelines.ingest import FeedResult
 
-    report = QuarantineReport(
-        source=SOURCE,
-        file=landed.key,
-        sha256=landed.sha256,
-        run_id=ingestor.run_id,
-        raw_uri=ingestor.lake.uri_for(lake.raw_key(SOURCE, landed.sha256, landed.name)),
-    )
+    report = ingestor.new_report(landed)
     try:
         parsed = parse_registry_file(landed.key, landed.data, str(landed.landed_at.year))
     except RegistryFormatError as error:

@@ -8,7 +8,7 @@ S3 credentials and endpoint follow the standard ``AWS_*`` variables boto3 alread
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -118,17 +118,22 @@ class Settings(BaseSettings):
             raise ValueError("SENTRA_EVENT_SOURCE=sqs needs SENTRA_SQS_QUEUE_URL (the queue URL)")
         return self
 
-    @cached_property
+    # Plain properties over a cache keyed by URI: a copy of the settings with another lake
+    # (model_copy) must never keep serving the first lake's store.
+    @property
     def landing_store(self) -> Storage:
-        from pipelines.storage import open_storage
+        return store_for(self.landing)
 
-        return open_storage(self.landing)
-
-    @cached_property
+    @property
     def lake_store(self) -> Storage:
-        from pipelines.storage import open_storage
-
-        return open_storage(self.lake)
+        return store_for(self.lake)
 
     def reference_date(self) -> date:
         return self.as_of or date.today()
+
+
+@lru_cache(maxsize=32)
+def store_for(uri: str) -> Storage:
+    from pipelines.storage import open_storage
+
+    return open_storage(uri)

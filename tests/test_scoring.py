@@ -224,3 +224,59 @@ def test_phase_plan_respects_capacity_and_provincial_caps() -> None:
     assert [uncapped[c.sentra_id] for c in candidates] == [2030] * 3 + [2031] * 3 + [2032] * 3 + [
         2033
     ]
+
+
+def test_raising_a_sentras_sales_never_lowers_its_market_traction(
+    demo_lake: Settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    before = build_with(demo_lake, tmp_path, "before")
+    selling = rows(
+        before,
+        """
+        select sentra_id, market_traction, sales_trend, score, net_sales_window_idr
+        from marts.sentra_revitalisation_score
+        where eligible and net_sales_window_idr > 0 order by market_traction, sentra_id""",
+    )
+    assert len(selling) > 5, "the demo sample should sell online"
+    sentra_id, traction, trend, score, sales = selling[len(selling) // 2]
+
+    # The same lake, with every order line of that sentra's shops worth three times as much.
+    lake = tmp_path / "lake"
+    shutil.copytree(demo_lake.lake, lake)
+    members = pq.read_table(lake / "clean" / "registry_members").to_pylist()
+    shops = {
+        account.lower()
+        for member in members
+        if member["sentra_id"] == sentra_id
+        for account in member["seller_accounts"]
+    }
+    assert shops
+    for path in (lake / "clean" / "marketplace_orders").glob("*.parquet"):
+        orders = pq.read_table(path)
+        shop = pc.binary_join_element_wise(
+            pc.utf8_lower(orders["marketplace"]), pc.utf8_lower(orders["seller_account"]), ":"
+        )
+        ours = pc.is_in(shop, value_set=pa.array(sorted(shops)))
+        tripled = pc.if_else(ours, pc.multiply(orders["net_idr"], 3), orders["net_idr"])
+        index = orders.schema.get_field_index("net_idr")
+        pq.write_table(
+            orders.set_column(index, "net_idr", tripled.cast(orders["net_idr"].type)), path
+        )
+    richer = build_with(demo_lake.model_copy(update={"lake": str(lake)}), tmp_path, "after")
+
+    [(traction_after, trend_after, score_after, sales_after)] = rows(
+        richer,
+        f"""
+        select market_traction, sales_trend, score, net_sales_window_idr
+        from marts.sentra_revitalisation_score where sentra_id = '{sentra_id}'""",
+    )
+    assert sales_after == pytest.approx(3 * sales)
+    assert traction_after > traction  # from the middle of the pack, tripled sales must move up
+    assert score_after >= score
+    assert trend_after == pytest.approx(trend)  # the trend is a ratio: scaling leaves it alone

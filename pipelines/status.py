@@ -55,7 +55,7 @@ def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, 
         cursor = con.execute(
             """
             select rank_national as rank, nama_sentra, province_name as provinsi,
-                   kabupaten_name as "kabupaten/kota", komoditas, jumlah_ikm, score
+                   komoditas, score, phase_year as phase, top_drivers as why
             from marts.sentra_revitalisation_score
             where eligible order by rank_national limit ?""",
             [limit],

@@ -5,6 +5,12 @@ The build writes a brand-new file beside the published one, runs the SQL models 
 renames it over ``SENTRA_WAREHOUSE``. A reader holding the old file keeps its snapshot; a crash
 or a failed check leaves the published file untouched. Publishing is skipped when the inputs,
 models and settings are exactly those of the last publish.
+
+For BI tools (docs/marts.md): every table and column is described (``sql/marts/schema.yml``,
+written as ``COMMENT ON``; a gap fails the publish), the file is written in a storage format
+DuckDB 1.0 and later read, and each mart is also exported as Parquet beside the file. Facts
+that depend on the clock (publish log, data freshness) live in ``meta.*`` only, so ``marts.*``
+is identical for identical inputs and configuration.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint typecheck pytest bench-smoke clean-data airflow airflow-e2e
+.PHONY: setup demo test lint typecheck pytest bench bench-smoke clean-data airflow airflow-e2e
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -29,6 +29,13 @@ typecheck: setup
 
 pytest: setup
 	$(UV) run pytest -n 2
+
+# Benchmarks against the plain-DuckDB limit, written into docs/benchmarks.md (not in `make test`).
+# Inputs are generated once into data/bench/; BENCH_SCALE=smoke|medium|national.
+BENCH_SCALE ?= national
+BENCH_REPEATS ?= 3
+bench: setup
+	$(UV) run python -m benchmarks.run --scale $(BENCH_SCALE) --repeats $(BENCH_REPEATS)
 
 clean-data:
 	rm -rf data

@@ -36,9 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from benchmarks import marketplace_ingest, validation_bench
@@ -197,24 +198,24 @@ def land_new_day(landing: Path, lines: int, repetition: int) -> Path:
 # --- the three groups ------------------------------------------------------------------------
 
 
-def measure_ingest(scale: Scale, repeats: int, cache: Path, skip_gx: bool = False) -> list[Row]:
-    rows: list[Row] = []
-    for lines in scale.export_lines:
-        path = export_file(lines, cache)
-        paths = {
-            "plain DuckDB (limit)": python("benchmarks.marketplace_ingest", "plain", str(path)),
-            "ours: Ingestor": python("benchmarks.marketplace_ingest", "ingest", str(path)),
-            "naive pandas": python("benchmarks.run", "--pandas-peer", str(path)),
-        }
-        if skip_gx:
-            del paths["ours: Ingestor"]
-        group = f"ingest {lines:,} lines ({path.stat().st_size / 2**20:,.0f} MiB CSV)"
-        measured = {label: Row(group, label) for label in paths}
-        for _ in range(repeats):
-            for label, command in paths.items():
-                measured[label].runs.append(timed(command))
-        rows += measured.values()
-    return rows
+def measure_ingest(
+    scale: Scale, lines: int, repeats: int, cache: Path, skip_gx: bool = False
+) -> list[Row]:
+    """Ours vs the plain DuckDB conversion vs naive pandas, on one export of ``lines`` lines."""
+    path = export_file(lines, cache)
+    paths = {
+        "plain DuckDB (limit)": python("benchmarks.marketplace_ingest", "plain", str(path)),
+        "ours: Ingestor": python("benchmarks.marketplace_ingest", "ingest", str(path)),
+        "naive pandas": python("benchmarks.run", "--pandas-peer", str(path)),
+    }
+    if skip_gx:
+        del paths["ours: Ingestor"]
+    group = f"ingest {lines:,} lines ({path.stat().st_size / 2**20:,.0f} MiB CSV)"
+    measured = {label: Row(group, label) for label in paths}
+    for _ in range(repeats):
+        for label, command in paths.items():
+            measured[label].runs.append(timed(command))
+    return list(measured.values())
 
 
 def measure_validation(scale: Scale, repeats: int) -> list[Row]:
@@ -463,18 +464,28 @@ def bench(options: argparse.Namespace, args: Sequence[str]) -> None:
     if options.skip_gx:  # validation and the chain cannot run without GX
         steps = [step for step in steps if step == "ingest"]
     started, load_before = time.perf_counter(), load_average()
-    rows: list[Row] = []
+    groups: list[Callable[[], list[Row]]] = []
     if "ingest" in steps:
-        rows += measure_ingest(scale, options.repeats, options.cache, options.skip_gx)
+        groups += [
+            partial(measure_ingest, scale, lines, options.repeats, options.cache, options.skip_gx)
+            for lines in scale.export_lines
+        ]
     if "validation" in steps:
-        rows += measure_validation(scale, options.repeats)
+        groups.append(partial(measure_validation, scale, options.repeats))
     if "chain" in steps:
-        rows += measure_chain(scale, options.chain_repeats or options.repeats, options.cache)
+        repeats = options.chain_repeats or options.repeats
+        groups.append(partial(measure_chain, scale, repeats, options.cache))
     command = shlex.join(["uv", "run", "python", "-m", "benchmarks.run", *args])
-    text = section(options.scale, rows, command, (load_before, load_average()), started)
-    if options.profile:
-        text += profiles(rows, scale, options.cache)
-    write_section(options.output, options.scale, text)
+    rows: list[Row] = []
+    for done, group in enumerate(groups, start=1):
+        rows += group()
+        # Written after every group, so a long run that is stopped keeps what it measured.
+        text = section(options.scale, rows, command, (load_before, load_average()), started)
+        if done < len(groups):
+            text += f"\n**Partial: {done} of {len(groups)} groups measured so far.**\n"
+        elif options.profile:
+            text += profiles(rows, scale, options.cache)
+        write_section(options.output, options.scale, text)
     print(text)
 
 

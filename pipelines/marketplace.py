@@ -189,6 +189,11 @@ class Export:
     scope: str = "all"
     """What the file is compared with for volume and freshness: its shop, or its feed folder."""
 
+    @property
+    def first_row(self) -> int:
+        """The row number of the first order line: 2 under a CSV's header, 1 in JSON lines."""
+        return 1 if self.layout.is_json else 2
+
 
 def recognise_export(key: str, path: Path) -> Export:
     """The layout of a landed file, from its first line (CSV header or first JSON record)."""
@@ -412,14 +417,28 @@ class ConversionContext:
 
 
 def convert(export: Export, context: ConversionContext, target: Path) -> Conversion:
-    """Stream the export into typed, personal-data-free Parquet at ``target``."""
+    """Stream the export into typed, personal-data-free Parquet at ``target``.
+
+    Two streamed passes, both on every core: the conversion proper into an uncompressed
+    scratch file in the export's order, then numbered.sql adding each line's row number.
+    """
     provinces = ProvinceCodes()
-    with conversion_connection(export, context, provinces) as con:
-        statement = conversion_sql(export, context.sql_dir, "order_lines")
-        written = run(con, f"copy ({statement}) to '{sql_text(target)}' (format parquet)")
-        rows = int(written[0][0]) if written else 0
-        raise_if_damaged(con, export)
-    return Conversion(rows, sorted(provinces.unresolved))
+    scratch = target.with_name(f"{target.name}.unnumbered")
+    try:
+        with conversion_connection(export, context, provinces) as con:
+            statement = conversion_sql(export, context.sql_dir, "order_lines")
+            written = run(
+                con,
+                f"copy ({statement}) to '{sql_text(scratch)}' "
+                "(format parquet, compression uncompressed)",
+            )
+            raise_if_damaged(con, export)
+            con.execute("set variable converted = ?", [str(scratch)])
+            numbered = read_sql(context.sql_dir, "numbered")
+            run(con, f"copy ({numbered}) to '{sql_text(target)}' (format parquet)")
+    finally:
+        scratch.unlink(missing_ok=True)
+    return Conversion(int(written[0][0]) if written else 0, sorted(provinces.unresolved))
 
 
 def unreadable_cells(export: Export, context: ConversionContext) -> list[CellProblem]:
@@ -472,6 +491,9 @@ def conversion_connection(
         con.execute("set TimeZone = 'Asia/Jakarta'; set enable_progress_bar = false")
         con.execute(read_sql(context.sql_dir, "macros"))
         con.register("order_statuses", status_vocabulary())
+        con.execute(
+            "set variable statuses = (select map(list(spelling), list(status)) from order_statuses)"
+        )
         # Through a lambda: DuckDB evaluates the callable's annotations, which name pyarrow.
         con.create_function(
             "province_code",
@@ -486,6 +508,7 @@ def conversion_connection(
             "timestamp_formats": list(export.layout.timestamp_formats),
             "marketplace": export.marketplace,
             "seller_account": export.seller_account,
+            "first_row": export.first_row,
             "pii_salt": context.pii_salt,
             "source_sha256": context.sha256,
             "source_name": context.name,
@@ -504,18 +527,23 @@ def conversion_connection(
 def conversion_sql(
     export: Export, sql_dir: Path, last: Literal["order_lines", "unreadable_cells"]
 ) -> str:
-    """The file read through the layout (``lines``), parse.sql (``parsed``) and ``last``."""
-    ctes = {"lines": lines_sql(export), "parsed": read_sql(sql_dir, "parse")}
+    """The file read through the layout (``lines``), parse.sql (``parsed``) and ``last``.
+
+    The diagnosis numbers lines while reading (on one thread, see numbered.sql); it runs only
+    for a file that failed, and then needs nothing but the few unreadable cells.
+    """
+    numbered = last == "unreadable_cells"
+    ctes = {"lines": lines_sql(export, numbered), "parsed": read_sql(sql_dir, "parse")}
     ctes[last] = read_sql(sql_dir, last)
     # The newline before each ")" keeps a model's last-line comment from swallowing it.
     body = ",\n".join(f"{name} as (\n{sql}\n)" for name, sql in ctes.items())
     return f"with {body}\nselect * from {last}"
 
 
-def lines_sql(export: Export) -> str:
+def lines_sql(export: Export, numbered: bool) -> str:
     """The file read as the common ``lines`` columns: one cell() per field, NULL when absent."""
-    offset = "" if export.layout.is_json else " + 1"  # a CSV's header is row 1
-    columns = [f"row_number() over (){offset} as source_row"]
+    position = f"row_number() over () + {export.first_row - 1}" if numbered else "null"
+    columns = [f"cast({position} as bigint) as source_row"]
     columns += [
         f"cell({export.sources[name]}) as {column}"
         if name in export.sources

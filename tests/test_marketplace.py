@@ -551,3 +551,46 @@ def test_the_sample_has_ramadan_and_year_end_seasons(demo_exports: tuple[Path, A
 
     assert months["2026-03"] > 1.3 * ordinary  # the last weeks of Ramadan, before Lebaran
     assert months["2025-12"] > 1.1 * ordinary
+
+
+def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path: Path) -> None:
+    """numbered.sql numbers lines by their place in the converted file: every step before it
+    must keep the export's order (a join would not), however many threads read the file."""
+    import csv
+    import dataclasses
+    import io
+    import random
+
+    import pyarrow.parquet as pq
+
+    from pipelines import marketplace_sample as ms
+
+    rng = random.Random("order")
+    sentra = next(s for sub in build_registry("demo", 1).current() for s in sub.sentra)
+    shop = ms.make_shop("shopee", "urut", sentra, rng)
+    lines = ms.OrderMaker(rng, 5_000, ms.shopee_order_id(0)).orders(
+        shop, 12_000, ms.Calendar.of(ms.FIRST_ORDER_DAY, ms.LAST_ORDER_DAY)
+    )
+    text = io.StringIO(newline="")
+    ms.write_csv(text, ms.SHOPEE, lines)
+    path = tmp_path / "export.csv"
+    path.write_text(text.getvalue(), encoding="utf-8")
+    export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
+    # Small read buffers: a file of a few MB is then read by several threads at once.
+    small = export.reader.replace(")", ", buffer_size = 65536, max_line_size = 32768)")
+    now = datetime(2026, 6, 30, tzinfo=UTC)
+    context = ConversionContext(
+        PROJECT_ROOT / "sql", "salt-0123456789abcdef", "0" * 64, "k", now, now
+    )
+    target = tmp_path / "out.parquet"
+
+    marketplace.convert(dataclasses.replace(export, reader=small), context, target)
+
+    rows = pq.read_table(target, columns=["source_row", "order_line_id"]).to_pylist()
+    written = list(csv.DictReader(io.StringIO(text.getvalue())))
+    expected = {
+        number: f"shopee:{row['No. Pesanan']}:{row['Nomor Referensi SKU']}"
+        for number, row in enumerate(written, start=2)
+    }
+    assert len(rows) == len(written) > 10_000
+    assert {row["source_row"]: row["order_line_id"] for row in rows} == expected

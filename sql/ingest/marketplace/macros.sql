@@ -1,26 +1,53 @@
 -- Scalar macros of the marketplace conversion, created as temporary macros on its connection.
+-- They run on every line of exports of millions of lines: each avoids work where it can.
 
 -- A cell as text: surrounding spaces, tabs and no-break spaces removed (TikTok Shop-style
 -- exports end long ids with a tab so spreadsheets keep them as text); empty means missing.
+-- Trimming makes a new string, so it happens only where an end needs it.
 create or replace temp macro cell(value) as
-    nullif(trim(cast(value as varchar), ' ' || chr(9) || chr(160)), '');
-
--- An amount as written ("Rp 1.250.000", "Rp. 1.250.000,-", "IDR 125000", "125000") without
--- its currency, spaces and the ",-" Indonesian price notation writes for "no cents".
-create or replace temp macro idr_text(value) as
-    replace(replace(replace(replace(replace(replace(
-        upper(value), 'RP.', ''), 'RP', ''), 'IDR', ''), ' ', ''), ',-', ''), '.-', '');
-
--- Whole rupiah from idr_text(): Indonesian grouping ("1.250.000", "1.250.000,50"), plain digits
--- ("125000", "125000,5") or a plain decimal point ("125000.50", as JSON numbers come). A single
--- dot before exactly three digits is a thousands separator ("1.250" is 1250): no rupiah price
--- has three decimals. English grouping ("1,250,000") and anything else is unreadable (NULL),
--- never guessed. Cents are rounded to the nearest rupiah.
-create or replace temp macro idr_amount(text) as
     case
-        when regexp_full_match(text, '\d+\.\d{1,2}')
-            then cast(round(cast(text as decimal(18, 2))) as bigint)
-        when regexp_full_match(text, '(\d{1,3}(\.\d{3})+|\d+)(,\d{1,2})?')
-            then cast(round(cast(replace(replace(text, '.', ''), ',', '.') as decimal(18, 2)))
-                as bigint)
+        when value = '' then null
+        when starts_with(value, ' ') or ends_with(value, ' ')
+            or starts_with(value, chr(9)) or ends_with(value, chr(9))
+            or starts_with(value, chr(160)) or ends_with(value, chr(160))
+            then nullif(trim(value, ' ' || chr(9) || chr(160)), '')
+        else value
     end;
+
+-- The parts of an amount as exports write it: "Rp 1.250.000", "Rp. 27.500,-", "IDR 125000",
+-- "1.250.000,50" (Indonesian grouping, optional cents after a comma) or "125000.50" (a plain
+-- decimal point, as JSON numbers come). A single dot before exactly three digits is a
+-- thousands separator ("1.250" is 1250): no rupiah price has three decimals. Anything else,
+-- English grouping ("1,250,000") included, matches nothing: unreadable, never guessed.
+create or replace temp macro idr_parts(value) as
+    regexp_extract(
+        value,
+        '(?i)^\s*(?:rp\.?|idr)?\s*(?:(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?|(\d+)\.(\d{1,2}))'
+        || '\s*(?:[.,]-)?\s*$',
+        ['grouped', 'cents', 'plain', 'decimals']
+    );
+
+-- Whole rupiah from idr_parts(); cents round to the nearest rupiah. NULL when nothing matched.
+create or replace temp macro idr_from_parts(parts) as
+    cast(coalesce(nullif(replace(parts.grouped, '.', ''), ''), nullif(parts.plain, '')) as bigint)
+    + cast(
+        round(cast('0.' || coalesce(nullif(parts.cents, ''), nullif(parts.decimals, ''), '0')
+            as double))
+        as bigint
+    );
+
+-- A whole number written as plain digits ("2", "125000"), else NULL. A cast that reads back
+-- as the same text: the cast alone also takes '2.5' (as 3), '1.250' (as 1), '1e3' and '1_000'.
+create or replace temp macro whole_number(value) as
+    case when cast(try_cast(value as bigint) as varchar) = value then try_cast(value as bigint) end;
+
+-- Whole rupiah from an amount as written. Plain digits (JSON numbers, TikTok Shop-style
+-- exports) skip the pattern.
+create or replace temp macro idr_amount(value) as
+    coalesce(whole_number(value), idr_from_parts(idr_parts(value)));
+
+-- A status as the marts count it (completed, cancelled, returned) from the spelling an export
+-- writes; NULL when the vocabulary (pipelines/reference/marketplace_statuses.csv, loaded into
+-- the variable `statuses` as a map) does not know it. A map lookup, not a join: joins reorder.
+create or replace temp macro order_status(value) as
+    map_extract_value(getvariable('statuses'), lower(value));

@@ -313,7 +313,7 @@ def table(rows: Sequence[Row]) -> list[str]:
             row.label,
             spread([run.seconds for run in row.runs], "s", 1),
             spread([run.peak_rss_mib for run in row.runs], "MiB", 0),
-            spread([run.load for run in row.runs], "", 1).strip(),
+            spread([run.load for run in row.runs], "", 1).replace("  ", " "),
             versus,
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -352,7 +352,7 @@ def targets(rows: Sequence[Row], scale_name: str) -> list[str]:
         )
     marts = find(rows, "chain", "marts")
     if marts:
-        note = "" if scale_name == "national" else " (target is for national scale)"
+        note = "" if scale_name.startswith("national") else " (target is for national scale)"
         out.append(
             f"- marts build and publish: {verdict(marts[0].median(), MARTS_TARGET_S, ' s')}{note}"
         )
@@ -476,16 +476,18 @@ def bench(options: argparse.Namespace, args: Sequence[str]) -> None:
         repeats = options.chain_repeats or options.repeats
         groups.append(partial(measure_chain, scale, repeats, options.cache))
     command = shlex.join(["uv", "run", "python", "-m", "benchmarks.run", *args])
+    # A run of some steps only gets its own section: it does not replace a whole run's.
+    key = options.scale + (f" steps={','.join(steps)}" if options.steps else "")
     rows: list[Row] = []
     for done, group in enumerate(groups, start=1):
         rows += group()
         # Written after every group, so a long run that is stopped keeps what it measured.
-        text = section(options.scale, rows, command, (load_before, load_average()), started)
+        text = section(key, rows, command, (load_before, load_average()), started)
         if done < len(groups):
             text += f"\n**Partial: {done} of {len(groups)} groups measured so far.**\n"
         elif options.profile:
             text += profiles(rows, scale, options.cache)
-        write_section(options.output, options.scale, text)
+        write_section(options.output, key, text)
     print(text)
 
 

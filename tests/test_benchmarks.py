@@ -20,7 +20,13 @@ def test_smoke_run_measures_every_path_and_writes_its_report(tmp_path: Path) -> 
 
     text = report.read_text(encoding="utf-8")
     assert "<!-- bench scale=smoke -->" in text
-    for label in ("plain DuckDB (limit)", "naive pandas", "load (1 min)", "CPUs (`nproc`)"):
+    for label in (
+        "plain DuckDB (limit)",
+        "naive pandas",
+        "load (1 min)",
+        "CPUs (`nproc`)",
+        "`smoke`",
+    ):
         assert label in text
     # A rerun replaces the scale's section instead of appending a second one.
     run.write_section(report, "smoke", "rerun\n")

@@ -122,14 +122,19 @@ class Settings(BaseSettings):
     # (model_copy) must never keep serving the first lake's store.
     @property
     def landing_store(self) -> Storage:
-        return store_for(self.landing)
+        return store_for(absolute_uri(self.landing))
 
     @property
     def lake_store(self) -> Storage:
-        return store_for(self.lake)
+        return store_for(absolute_uri(self.lake))
 
     def reference_date(self) -> date:
         return self.as_of or date.today()
+
+
+def absolute_uri(uri: str) -> str:
+    """URIs as they are; plain folders made absolute, so the cache never outlives a chdir."""
+    return uri if uri.startswith(("s3://", "file://")) else str(Path(uri).resolve())
 
 
 @lru_cache(maxsize=32)

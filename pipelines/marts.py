@@ -60,6 +60,12 @@ DOCUMENTED_SCHEMAS = ("marts", "meta")
 PARQUET_DIR = "parquet"  # beside the DuckDB file: one <table>.parquet per mart
 
 
+# Staging models only rename and cast: views. Intermediate models are read by several marts
+# (the marketplace order lines by three), so each is computed once into a temporary table,
+# which DuckDB spills to disk when large and which never reaches the published file.
+MATERIALISATION = {"staging": "temp view ", "intermediate": "temp table ", "marts": "table marts."}
+
+
 class MartsCheckError(RuntimeError):
     """The freshly built marts failed a publish check; nothing was published."""
 
@@ -271,8 +277,7 @@ def build_database(
                 register_phase_plan(con, config)
                 phases_planned = True
             log.info("building %s.%s", model.layer, model.name)
-            kind = "table marts." if model.layer == "marts" else "temp view "
-            con.execute(f"create {kind}{model.name} as {model.sql}")
+            con.execute(f"create {MATERIALISATION[model.layer]}{model.name} as {model.sql}")
         write_publish_log(con, publish_log)
         published_at = datetime.fromisoformat(publish_log[-1].published_at)
         write_data_freshness(con, check_freshness(settings, now=published_at))

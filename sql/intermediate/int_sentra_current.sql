@@ -1,12 +1,8 @@
 -- The current registry row of every sentra: from its province's current submission only.
 with current_rows as (
-    select sentra.*
-    from stg_registry__sentra as sentra
-    inner join int_registry_submissions as submissions
-        on sentra.province_code = submissions.province_code
-        and sentra.period = submissions.period
-        and sentra.source_sha256 = submissions.source_sha256
-    where submissions.is_current
+    select * exclude (is_latest_version, is_current)
+    from int_registry_sentra_versions
+    where is_current
 ),
 
 final as (

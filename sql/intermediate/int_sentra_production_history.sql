@@ -1,13 +1,9 @@
 -- Each sentra's production value in its current registry and in its province's previous
 -- reporting period (the latest version of that period), for production growth.
 with winning_rows as (
-    select sentra.sentra_id, sentra.period, sentra.nilai_produksi_idr
-    from stg_registry__sentra as sentra
-    inner join int_registry_submissions as submissions
-        on sentra.province_code = submissions.province_code
-        and sentra.period = submissions.period
-        and sentra.source_sha256 = submissions.source_sha256
-    where submissions.is_latest_version
+    select sentra_id, period, nilai_produksi_idr
+    from int_registry_sentra_versions
+    where is_latest_version
 ),
 
 current_rows as (

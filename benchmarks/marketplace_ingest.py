@@ -3,7 +3,7 @@
 1. ``plain``: the plain DuckDB conversion of the export -- ``read_csv`` with the non-personal
    columns projected inside the scan, quantity and order time typed natively, Parquet out.
    The yardstick DESIGN.md sets the ingest against.
-2. ``convert``: the feed's own conversion (``pipelines.marketplace.recognise_export`` and
+2. ``convert``: the feed's own conversion (``pipelines.feeds.marketplace.feed.recognise_export`` and
    ``convert``): the same scan plus status vocabulary, rupiah amounts, Jakarta time, salted
    buyer hashes, province codes and lineage.
 3. ``ingest``: the whole ``Ingestor`` on a temporary landing store and lake: sha256, raw copy,
@@ -45,8 +45,8 @@ def generate(lines: int, out: Path, seed: int) -> None:
     """A Shopee-style export of ``lines`` order lines, streamed to ``out``."""
     import random
 
-    from pipelines import marketplace_sample as ms
-    from pipelines.sample import build_registry
+    from pipelines.samples import marketplace as ms
+    from pipelines.samples.registry import build_registry
 
     rng = random.Random(f"{seed}/bench")
     sentra = next(s for sub in build_registry("demo", seed).current() for s in sub.sentra)
@@ -60,8 +60,8 @@ def generate(lines: int, out: Path, seed: int) -> None:
 
 def plain(path: Path, target: Path) -> int:
     """The plain DuckDB conversion: the layout's non-personal columns, natively typed."""
-    from pipelines import marketplace
-    from pipelines.marts import connect
+    from pipelines.feeds.marketplace import feed as marketplace
+    from pipelines.marts.build import connect
 
     export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
     wanted = {
@@ -89,8 +89,8 @@ def plain(path: Path, target: Path) -> int:
 
 def convert(path: Path, target: Path) -> int:
     """The marketplace feed's conversion, as the handler runs it."""
-    from pipelines import marketplace
-    from pipelines.settings import PROJECT_ROOT
+    from pipelines.feeds.marketplace import feed as marketplace
+    from pipelines.platform.settings import PROJECT_ROOT
 
     now = datetime.now(UTC)
     context = marketplace.ConversionContext(
@@ -102,8 +102,8 @@ def convert(path: Path, target: Path) -> int:
 
 def ingest(path: Path, target: Path) -> int:
     """``sentra ingest`` of the export landed in a temporary store, validation included."""
-    from pipelines.ingest import Ingestor
-    from pipelines.settings import Settings
+    from pipelines.ingest.engine import Ingestor
+    from pipelines.platform.settings import Settings
 
     root = target.parent
     landed = root / "landing" / SHOP / "Order.all.csv"

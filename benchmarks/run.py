@@ -14,10 +14,11 @@ repetition by repetition:
    memory shows whether it grows with the data;
 2. ``validation``: ``benchmarks.validation_bench``'s three paths (one SQL query, GX on DuckDB,
    GX on a pandas batch);
-3. ``chain``: on the scale's sample landing (``pipelines.sample.write_samples``, generated once
-   into ``data/bench/samples/<scale>/``): ``sentra ingest`` + ``sentra build`` into a fresh lake
-   (end to end), ``sentra build --force`` (the marts alone), then one new day of Shopee orders
-   landed on top -> ``sentra ingest`` + ``sentra build`` (the incremental event).
+3. ``chain``: on the scale's sample landing (``pipelines.samples.registry.write_samples``,
+   generated once into ``data/bench/samples/<scale>/``): ``sentra ingest`` + ``sentra build``
+   into a fresh lake (end to end), ``sentra build --force`` (the marts alone), then one new
+   day of Shopee orders landed on top -> ``sentra ingest`` + ``sentra build`` (the incremental
+   event).
 
 The report is written into ``docs/benchmarks.md`` (one section per scale, replaced when rerun);
 ``--profile`` adds pyinstrument summaries of the hot paths that miss their target.
@@ -61,7 +62,7 @@ MEMORY_TARGET_MIB = 1024.0
 @dataclass(frozen=True)
 class Scale:
     sample: str
-    """``pipelines.sample`` scale of the landing the chain runs on."""
+    """``pipelines.samples.registry`` scale of the landing the chain runs on."""
     export_lines: tuple[int, int]
     """The two sizes of the single export the ingest comparison runs on."""
     validation_rows: int
@@ -133,7 +134,7 @@ def pandas_peer(path: Path, target: Path) -> int:
     """pandas ``read_csv`` -> drop the personal columns -> ``to_parquet``, types as inferred."""
     import pandas as pd
 
-    from pipelines import marketplace
+    from pipelines.feeds.marketplace import feed as marketplace
 
     personal = marketplace.recognise_export(f"{marketplace_ingest.SHOP}/x.csv", path).layout
     frame = pd.read_csv(path)
@@ -158,8 +159,8 @@ def export_file(lines: int, cache: Path) -> Path:
 
 def sample_landing(scale: str, cache: Path) -> Path:
     """The scale's sample feeds, written once into the cache (``COMPLETE`` marks a whole one)."""
-    from pipelines.sample import write_samples
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
+    from pipelines.samples.registry import write_samples
 
     root = cache / "samples" / scale
     landing = root / "landing"
@@ -179,8 +180,8 @@ def sample_landing(scale: str, cache: Path) -> Path:
 
 def land_new_day(landing: Path, lines: int, repetition: int) -> Path:
     """One new day of Shopee orders for a shop already in the landing, as its own export."""
-    from pipelines import marketplace_sample as ms
-    from pipelines.sample import build_registry
+    from pipelines.samples import marketplace as ms
+    from pipelines.samples.registry import build_registry
 
     shop_folder = sorted((landing / "marketplace" / "shopee").iterdir())[0]
     rng = random.Random(f"{SEED}/bench/new-day/{repetition}")

@@ -246,7 +246,7 @@ def check_with_sql(parquet: Path, suite_dir: Path) -> dict[str, int]:
 
 
 def check_with_gx_duckdb(parquet: Path, suite_dir: Path) -> dict[str, int]:
-    from pipelines.validation import Validator
+    from pipelines.quality.validation import Validator
 
     outcome = Validator(suite_dir).validate_parquet(SUITE, parquet, parameters())
     return outcome_counts(outcome.checks)
@@ -255,7 +255,7 @@ def check_with_gx_duckdb(parquet: Path, suite_dir: Path) -> dict[str, int]:
 def check_with_gx_pandas(parquet: Path, suite_dir: Path) -> dict[str, int]:
     import pandas as pd
 
-    from pipelines.validation import Validator
+    from pipelines.quality.validation import Validator
 
     frame = pd.read_parquet(parquet)
     outcome = Validator(suite_dir).validate(SUITE, frame, parameters())
@@ -313,7 +313,7 @@ def import_for(mode: str) -> None:
         import great_expectations  # noqa: F401
         import pandas  # noqa: F401
 
-        import pipelines.validation  # noqa: F401
+        import pipelines.quality.validation  # noqa: F401
 
 
 def measure(mode: str, parquet: Path, suite_dir: Path) -> Measurement:

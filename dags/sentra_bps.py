@@ -24,9 +24,9 @@ from sentra_common import START_DATE, default_args, publish_outcomes, tags
 
 **Does** fetch every table and domain listed in `pipelines/config/bps_tables.yaml` from the BPS
 Web API (`SENTRA_BPS_API_URL`, `SENTRA_BPS_API_KEY`) and ingest each answer like a landed file
-(`pipelines.bps.pull`). An answer whose bytes the ledger already holds is skipped, so
+(`pipelines.feeds.bps.feed.pull`). An answer whose bytes the ledger already holds is skipped, so
 `announce_validated` records a `sentra.validated.bps` event - and the marts are rebuilt - only
-when a release actually changed. Skips with a clear message while `pipelines.bps` is not
+when a release actually changed. Skips with a clear message while `pipelines.feeds.bps.feed` is not
 installed.
 
 **When it fails**: HTTP errors and error answers are `failed` outcomes retried by the next pull;

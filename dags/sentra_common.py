@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import Asset, AssetWatcher, BaseNotifier, get_current_context, task
 
-from pipelines.feeds import FEEDS
-from pipelines.settings import Settings
+from pipelines.feeds.catalog import FEEDS
+from pipelines.platform.settings import Settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -134,7 +134,7 @@ def announce(asset: Asset, describe: str, task_id: str) -> Any:
 
 
 class SentraAlertNotifier(BaseNotifier):
-    """Sends a failed task to the team's channels (``pipelines.alerts``) with a link to its log.
+    """Sends a failed task to the team's alert channels with a link to its log.
 
     Data problems (a quarantined file) are alerted in detail by the ingest task itself; this
     covers everything else: errors, retries exhausted, a stale feed, a marts check that failed.
@@ -178,12 +178,9 @@ def run_link(context: Context) -> str:
 
 
 def send_alert(severity: Literal["critical", "warning"], title: str, body: str) -> None:
-    """Deliver through ``pipelines.alerts`` when it is installed; otherwise a log line."""
-    try:
-        from pipelines.alerts import Alert, deliver
-    except ImportError:
-        log.warning("ALERT [%s] %s\n%s", severity, title, body)
-        return
+    """Deliver to the channels in ``SENTRA_ALERT_URLS`` (and the task log)."""
+    from pipelines.ingest.alerts import Alert, deliver
+
     deliver([Alert(severity, title, body)], settings().alert_urls)
 
 

@@ -1,4 +1,4 @@
-"""One ingest DAG per feed in ``pipelines.feeds.FEEDS``: a new feed needs no edit here."""
+"""One ingest DAG per feed in ``pipelines.feeds.catalog.FEEDS``: a new feed needs no edit here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
 from airflow.sdk import DAG, dag, get_current_context, task
 from sentra_common import START_DATE, default_args, landed_asset, publish_outcomes, tags
 
-from pipelines.feeds import FEEDS
+from pipelines.feeds.catalog import FEEDS
 
 DOC = """
 ### Ingest the `{source}` feed

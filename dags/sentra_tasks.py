@@ -8,7 +8,6 @@ event extras, which the Airflow UI shows without anyone opening a log. Listed in
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections import Counter
@@ -23,8 +22,8 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from pipelines.ingest import FileOutcome, Ingestor, IngestSummary
-    from pipelines.settings import Settings
+    from pipelines.ingest.engine import FileOutcome, Ingestor, IngestSummary
+    from pipelines.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
     if extra.get("from_trigger"):
         payload = extra.get("payload") or {}
         if "message_batch" in payload:
-            from pipelines.watch import keys_from_s3_messages
+            from pipelines.ingest.watch import keys_from_s3_messages
 
             notes = keys_from_s3_messages(payload["message_batch"])
             return {
@@ -103,7 +102,8 @@ def ingest_feed(source: str, context: Context) -> dict[str, Any]:
 
 def pull_bps(context: Context) -> dict[str, Any]:
     """Pull every configured BPS table; a release whose bytes are known is skipped."""
-    bps = optional_module("bps", "the BPS pull")
+    from pipelines.feeds.bps import feed as bps
+
     if not getattr(settings(), "bps_api_key", None):
         # A missing key is configuration, not an outage: retrying or alerting daily won't help.
         raise AirflowSkipException(
@@ -118,7 +118,7 @@ def run_ingestor(
     source: str, context: Context, work: Callable[[Ingestor], IngestSummary]
 ) -> dict[str, Any]:
     """One ledger run: do ``work``, send the data alerts, return the summary as plain JSON."""
-    from pipelines.ingest import Ingestor
+    from pipelines.ingest.engine import Ingestor
 
     config = settings()
     summary = work(Ingestor(config, ledger_run_id(context)))
@@ -132,7 +132,7 @@ def replay_files(sha256s: list[str], keys: list[str], context: Context) -> dict[
     By sha256 (or a unique prefix) from the raw copy in the lake (``Ingestor.replay``), so the
     landed file may be long gone; by landing key from the landing store as it is now.
     """
-    from pipelines.ingest import IngestSummary
+    from pipelines.ingest.engine import IngestSummary
 
     def replay(ingestor: Ingestor) -> IngestSummary:
         summary = IngestSummary(run_id=ingestor.run_id)
@@ -210,14 +210,9 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
 
 
 def alert_data_problems(summary: IngestSummary, config: Settings, context: Context) -> None:
-    """Detailed alerts (checks, samples, what was not published) from ``pipelines.alerts``."""
-    try:
-        from pipelines.alerts import alerts_for_ingest, deliver
-    except ImportError:
-        for outcome in summary.outcomes:
-            if outcome.status in ("quarantined", "failed"):
-                log.warning("ALERT %s %s: %s", outcome.status, outcome.key, outcome.message)
-        return
+    """Detailed alerts: failed checks, sample rows, what was not published."""
+    from pipelines.ingest.alerts import alerts_for_ingest, deliver
+
     link = run_link(context)
     alerts = [
         replace(alert, body=f"{alert.body}\n\nAirflow: {link}")
@@ -231,7 +226,7 @@ def alert_data_problems(summary: IngestSummary, config: Settings, context: Conte
 
 def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
-    from pipelines.marts import MartsCheckError, build_and_publish
+    from pipelines.marts.build import MartsCheckError, build_and_publish
 
     events = triggering_events(context)
     try:
@@ -259,22 +254,6 @@ def marts_extra(result: dict[str, Any]) -> dict[str, Any]:
     return {key: result[key] for key in ("version", "published_at", "input_files", "row_counts")}
 
 
-# -- optional modules other feeds and checks provide ---------------------------------------------
-
-
-def optional_module(name: str, purpose: str) -> Any:
-    """``pipelines.<name>`` if it exists yet; otherwise skip the task saying what is missing."""
-    try:
-        return importlib.import_module(f"pipelines.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"pipelines.{name}":
-            raise  # the module exists but something it needs is missing: a real error
-        raise AirflowSkipException(
-            f"pipelines.{name} is not installed yet, so {purpose} cannot run; this DAG skips "
-            "until it is (nothing is wrong with the other feeds)"
-        ) from None
-
-
 def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
     """Replay files (by sha256 or landing key) and/or rebuild the marts, as one run."""
     sha256s = [sha.strip() for sha in params.get("sha256s") or [] if sha.strip()]
@@ -294,8 +273,9 @@ def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
 def check_freshness(context: Context) -> dict[str, Any]:
     """Alert (and fail the run) when a feed, province or shop has gone quiet for too long."""
-    freshness = optional_module("freshness", "the freshness watchdog")
-    report = freshness.check_freshness(settings())
+    from pipelines.ingest.freshness import check_freshness as freshness_report
+
+    report = freshness_report(settings())
     counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in report.summary().items()}
     log.info("freshness per source: %s", counts)
     alert = report.alert()

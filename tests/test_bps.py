@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import bps
-from pipelines.bps_sample import bps_sample_files, encode
-from pipelines.cli import app
-from pipelines.ingest import Ingestor
-from pipelines.ledger import Ledger
-from pipelines.marts import build_and_publish, connect
-from pipelines.settings import Settings
+from pipelines.app.cli import app
+from pipelines.feeds.bps import feed as bps
+from pipelines.ingest.engine import Ingestor
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish, connect
+from pipelines.platform.settings import Settings
+from pipelines.samples.bps import bps_sample_files, encode
 from tests.bps_server import FakeBps, responses_by_table, serving
 
 KEY = "sekret-Key-4f1c9e0b7a"

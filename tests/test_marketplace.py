@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from pipelines import marketplace
-from pipelines.alerts import alerts_for_ingest
-from pipelines.ingest import Ingestor, IngestSummary
-from pipelines.ledger import Ledger
-from pipelines.marketplace import ConversionContext, MarketplaceFormatError
-from pipelines.marketplace_sample import MarketplaceScale, write_marketplace_samples
-from pipelines.marts import build_and_publish, connect
-from pipelines.sample import build_registry
-from pipelines.settings import PROJECT_ROOT, Settings
-from pipelines.validation import Validator
+from pipelines.feeds.marketplace import feed as marketplace
+from pipelines.feeds.marketplace.feed import ConversionContext, MarketplaceFormatError
+from pipelines.ingest.alerts import alerts_for_ingest
+from pipelines.ingest.engine import Ingestor, IngestSummary
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish, connect
+from pipelines.platform.settings import PROJECT_ROOT, Settings
+from pipelines.quality.validation import Validator
+from pipelines.samples.marketplace import MarketplaceScale, write_marketplace_samples
+from pipelines.samples.registry import build_registry
 from tests.marketplace_files import (
     PERSONAL_VALUES,
     SHOPEE_HEADER,
@@ -495,7 +495,7 @@ def test_an_export_on_s3_goes_through(s3_settings: Settings, validator: Validato
 
 @pytest.fixture(scope="module")
 def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     root = tmp_path_factory.mktemp("exports")
     registry = build_registry("demo", 20261128)
@@ -505,7 +505,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 def test_the_sample_is_byte_identical_for_a_seed(
     demo_exports: tuple[Path, Any], tmp_path: Path
 ) -> None:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     root, report = demo_exports
     again = write_marketplace_samples(open_storage(str(tmp_path)), build_registry("demo", 20261128))
@@ -563,7 +563,7 @@ def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path
 
     import pyarrow.parquet as pq
 
-    from pipelines import marketplace_sample as ms
+    from pipelines.samples import marketplace as ms
 
     rng = random.Random("order")
     sentra = next(s for sub in build_registry("demo", 1).current() for s in sub.sentra)

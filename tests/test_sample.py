@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from pipelines import sample
-from pipelines.regions import RegionResolutionError, load_regions
-from pipelines.storage import open_storage
+from pipelines.platform.storage import open_storage
+from pipelines.reference.regions import RegionResolutionError, load_regions
+from pipelines.samples import registry as sample
 
 BOM = b"\xef\xbb\xbf"
 HEADER_FIELDS = {

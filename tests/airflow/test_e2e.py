@@ -20,7 +20,7 @@ from tests.conftest import TEST_AS_OF
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
 
 pytestmark = pytest.mark.airflow_e2e
 
@@ -67,7 +67,7 @@ def sentra_env(landing: str, lake: str, tmp_path: Path, **extra: str) -> dict[st
 
 
 def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path) -> None:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     env = sentra_env(str(landing), str(lake), tmp_path, SENTRA_WATCH_INTERVAL_SECONDS="1")
@@ -114,7 +114,7 @@ def test_an_object_put_into_the_landing_bucket_reaches_the_marts_through_sqs(
 ) -> None:
     import boto3
 
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     aws = {
         "AWS_ENDPOINT_URL": moto_server,

@@ -29,24 +29,24 @@ class Feed:
 FEEDS: dict[str, Feed] = {
     "registry": Feed(
         source="registry",
-        handler="pipelines.registry:process_registry_file",
+        handler="pipelines.feeds.registry:process_registry_file",
         datasets=("registry_sentra", "registry_members"),
-        schema="pipelines.registry:clean_schema",
+        schema="pipelines.feeds.registry:clean_schema",
     ),
     # Marketplace order-line exports: marketplace/<marketplace>/<seller_account>/ for a shop's
     # seller-centre export, marketplace/<feed>/ for the e-Smart JSON-lines feed.
     "marketplace": Feed(
         source="marketplace",
-        handler="pipelines.marketplace:process_marketplace_file",
+        handler="pipelines.feeds.marketplace.feed:process_marketplace_file",
         datasets=("marketplace_orders",),
-        schema="pipelines.marketplace:clean_schema",
+        schema="pipelines.feeds.marketplace.feed:clean_schema",
     ),
     # BPS Web API responses: landed under bps/ for offline use, or pulled by `sentra ingest bps`.
     "bps": Feed(
         source="bps",
-        handler="pipelines.bps:process_bps_file",
+        handler="pipelines.feeds.bps.feed:process_bps_file",
         datasets=("bps_imk_growth",),
-        schema="pipelines.bps:clean_schema",
+        schema="pipelines.feeds.bps.feed:clean_schema",
     ),
 }
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.ledger import Ledger, LedgerRecord
+from pipelines.lake.ledger import Ledger, LedgerRecord
 
 if TYPE_CHECKING:
-    from pipelines.freshness import FreshnessReport
-    from pipelines.marts import PublishRecord
-    from pipelines.settings import Settings
+    from pipelines.ingest.freshness import FreshnessReport
+    from pipelines.marts.build import PublishRecord
+    from pipelines.platform.settings import Settings
 
 
 @dataclass
@@ -27,8 +27,8 @@ class StatusReport:
 
 
 def collect_status(settings: Settings) -> StatusReport:
-    from pipelines.freshness import check_freshness
-    from pipelines.marts import published_records
+    from pipelines.ingest.freshness import check_freshness
+    from pipelines.marts.build import published_records
 
     ledger = Ledger(settings.lake_store)
     report = StatusReport(warehouse=settings.warehouse.resolve())
@@ -48,7 +48,7 @@ def collect_status(settings: Settings) -> StatusReport:
 
 def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The best-ranked sentra, read from the published file the way a BI tool would."""
-    from pipelines.marts import connect
+    from pipelines.marts.build import connect
 
     con = connect(warehouse, read_only=True)
     try:

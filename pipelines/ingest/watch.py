@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from pipelines.ingest import file_sha256
-from pipelines.ledger import Ledger
+from pipelines.ingest.engine import file_sha256
+from pipelines.lake.ledger import Ledger
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage, StoredObject
+    from pipelines.platform.storage import Storage, StoredObject
 
 log = logging.getLogger(__name__)
 

@@ -30,17 +30,17 @@ inserts) pass through untouched.
 
 Buffering holds every row a query returns. GX's queries are aggregates or carry a ``LIMIT`` of
 ``partial_unexpected_count`` rows unless the result format is COMPLETE, so the validator runs
-DuckDB batches with SUMMARY (see ``pipelines.validation``); with COMPLETE, a query for unexpected
-rows would buffer all of them. One exception: ``UnexpectedRowsExpectation`` runs its SQL without a
-``LIMIT`` and reads only ``fetchmany(200)`` of it, so here it buffers every row its query returns
--- keep such queries selective and narrow (the location columns only).
+DuckDB batches with SUMMARY (see ``pipelines.quality.validation``); with COMPLETE, a query for
+unexpected rows would buffer all of them. One exception: ``UnexpectedRowsExpectation`` runs its
+SQL without a ``LIMIT`` and reads only ``fetchmany(200)`` of it, so here it buffers every row its
+query returns -- keep such queries selective and narrow (the location columns only).
 
 Removing it
 -----------
 When a GX release returns rows on duckdb (``tests/test_validation.py`` has a test that runs the
 unpatched engine and expects the bug; it will start failing), delete this module and the
-``apply()`` call in ``pipelines/validation.py``. If GX renames the wrapped function, ``apply()``
-raises instead of silently doing nothing: check whether upstream fixed the bug first.
+``apply()`` call in ``pipelines/quality/validation.py``. If GX renames the wrapped function,
+``apply()`` raises instead of silently doing nothing: check whether upstream fixed the bug first.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def apply() -> None:
         raise RuntimeError(
             f"great_expectations no longer has SqlAlchemyExecutionEngine.{_PATCHED_FUNCTION}; "
             "check whether the DuckDB empty-result bug is fixed upstream and remove "
-            "pipelines/gx_duckdb.py, or port the patch"
+            "pipelines/quality/gx_duckdb.py, or port the patch"
         )
     setattr(SqlAlchemyExecutionEngine, _PATCHED_FUNCTION, staticmethod(_buffered(original)))
     setattr(SqlAlchemyExecutionEngine, _MARKER, True)

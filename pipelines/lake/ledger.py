@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
 
 LedgerStatus = Literal["ingested", "quarantined", "failed"]
 # A settled file is never ingested again; a failed one (a crash, a storage error) is retried.

@@ -29,11 +29,11 @@ from functools import cache
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipelines.regions import Province, Regency, load_regions
+from pipelines.reference.regions import Province, Regency, load_regions
 
 if TYPE_CHECKING:
-    from pipelines.marketplace_sample import MarketplaceSampleReport
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
+    from pipelines.samples.marketplace import MarketplaceSampleReport
 
 __all__ = [
     "ANCHOR_DATE",
@@ -101,7 +101,7 @@ class SampleReport:
     bps_files: list[str] = field(default_factory=list)
     """BPS Web API responses written under ``bps/`` (``files`` lists the registry only)."""
     marketplace: MarketplaceSampleReport | None = None
-    """The marketplace exports written under ``marketplace/`` (pipelines.marketplace_sample)."""
+    """The marketplace exports written under ``marketplace/`` (pipelines.samples.marketplace)."""
 
 
 # --- what the registry says about the world ------------------------------------------------
@@ -1419,8 +1419,8 @@ def write_samples(
     landing: Storage, scale: str = "demo", seed: int = 20261128, include_errors: bool = True
 ) -> SampleReport:
     """Write the sample feeds for ``scale`` (registry/, bps/, marketplace/) into the landing."""
-    from pipelines.bps_sample import bps_sample_files
-    from pipelines.marketplace_sample import write_marketplace_samples
+    from pipelines.samples.bps import bps_sample_files
+    from pipelines.samples.marketplace import write_marketplace_samples
 
     sample = build_registry(scale, seed)
     out = _Landing(landing)

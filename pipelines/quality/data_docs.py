@@ -15,11 +15,11 @@ import html
 import logging
 from typing import TYPE_CHECKING
 
-from pipelines import lake
+from pipelines.lake import layout
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
-    from pipelines.validation import ValidationOutcome
+    from pipelines.platform.storage import Storage
+    from pipelines.quality.validation import ValidationOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def write_validation_pages(
             continue
         document = ValidationResultsPageRenderer().render(outcome.gx_result)
         page: str = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
-        key = lake.data_docs_page_key(source, sha256, run_id, outcome.suite)
+        key = layout.data_docs_page_key(source, sha256, run_id, outcome.suite)
         lake_store.write_bytes(key, page.encode("utf-8"))
         keys.append(key)
     return keys
@@ -50,13 +50,13 @@ def write_validation_pages(
 def write_index(lake_store: Storage, names: dict[str, str]) -> str:
     """Rewrite ``docs/index.html`` from the pages in the lake (``names``: sha256 -> file)."""
     pages = sorted(
-        lake_store.list(lake.DATA_DOCS_PAGES), key=lambda obj: obj.modified, reverse=True
+        lake_store.list(layout.DATA_DOCS_PAGES), key=lambda obj: obj.modified, reverse=True
     )
     rows = []
     for page in pages:
         # docs/validation/<source>/<sha256>/<run_id>/<suite>.html
         _, _, source, sha256, run_id, suite_file = page.key.split("/")
-        relative = page.key.removeprefix(f"{lake.DATA_DOCS}/")
+        relative = page.key.removeprefix(f"{layout.DATA_DOCS}/")
         rows.append(
             f"<tr><td>{page.modified:%Y-%m-%d %H:%M}</td><td>{html.escape(source)}</td>"
             f"<td>{html.escape(names.get(sha256, sha256[:12]))}</td>"
@@ -64,8 +64,8 @@ def write_index(lake_store: Storage, names: dict[str, str]) -> str:
             f'<td><a href="{html.escape(relative)}">{html.escape(suite_file[:-5])}</a></td></tr>'
         )
     document = INDEX_TEMPLATE.format(rows="\n".join(rows), count=len(rows))
-    lake_store.write_bytes(lake.DATA_DOCS_INDEX, document.encode("utf-8"))
-    return lake.DATA_DOCS_INDEX
+    lake_store.write_bytes(layout.DATA_DOCS_INDEX, document.encode("utf-8"))
+    return layout.DATA_DOCS_INDEX
 
 
 INDEX_TEMPLATE = """<!doctype html>

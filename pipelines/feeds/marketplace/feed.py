@@ -34,16 +34,16 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from pipelines.indonesian_formats import normalise_header, sniff_delimiter
-from pipelines.quarantine import CellProblem, QuarantineReport
-from pipelines.regions import RegionResolutionError, load_regions
+from pipelines.feeds.formats import normalise_header, sniff_delimiter
+from pipelines.quality.quarantine import CellProblem, QuarantineReport
+from pipelines.reference.regions import RegionResolutionError, load_regions
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from pipelines.ingest import FeedResult, Ingestor, LandedFile
-    from pipelines.settings import Settings
+    from pipelines.ingest.engine import FeedResult, Ingestor, LandedFile
+    from pipelines.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -489,7 +489,7 @@ def conversion_connection(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     import duckdb.func
 
-    from pipelines.marts import connect
+    from pipelines.marts.build import connect
 
     con = connect(Path(":memory:"))
     try:
@@ -666,7 +666,7 @@ def process_marketplace_file(ingestor: Ingestor, landed: LandedFile) -> FeedResu
 def ingest_export(
     ingestor: Ingestor, landed: LandedFile, report: QuarantineReport, target: Path
 ) -> FeedResult:
-    from pipelines.ingest import FeedResult
+    from pipelines.ingest.engine import FeedResult
 
     context = conversion_context(ingestor.settings, landed)
     try:
@@ -706,7 +706,7 @@ def conversion_context(settings: Settings, landed: LandedFile) -> ConversionCont
 
 
 def buyer_hash_salt(settings: Settings) -> str:
-    from pipelines.settings import DEMO_PII_SALT
+    from pipelines.platform.settings import DEMO_PII_SALT
 
     salt = settings.pii_salt.get_secret_value()
     if salt == DEMO_PII_SALT:
@@ -740,7 +740,7 @@ def minimum_expected_rows(ingestor: Ingestor, lines_by_scope: dict[str, int]) ->
     It is compared with the latest ingested export of the same shop (or feed folder): one far
     smaller than the policy's share of that is a partial export.
     """
-    from pipelines.quality import load_policy
+    from pipelines.quality.policy import load_policy
 
     share = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
     previous = ingestor.ledger.latest_metric(SOURCE, LINES_BY_SCOPE)
@@ -755,7 +755,7 @@ def clean_schema(dataset: str) -> pa.Schema:
     """The schema of ``marketplace_orders`` Parquet files, lineage columns included."""
     import pyarrow as pa
 
-    from pipelines.ingest import lineage_fields
+    from pipelines.ingest.engine import lineage_fields
 
     if dataset != DATASET:
         raise KeyError(f"the marketplace feed has no dataset {dataset!r}")

@@ -36,7 +36,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.bps import NATIONAL_CODE, NATIONAL_DOMAIN, BpsTable, load_crosswalk, load_tables
+from pipelines.feeds.bps.feed import (
+    NATIONAL_CODE,
+    NATIONAL_DOMAIN,
+    BpsTable,
+    load_crosswalk,
+    load_tables,
+)
 
 YEARS = range(2016, 2026)
 SAMPLE_DOMAINS = ("0000", "3400", "9400", "9700")

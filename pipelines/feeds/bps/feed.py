@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipelines.quarantine import CellProblem
-from pipelines.regions import load_regions
+from pipelines.quality.quarantine import CellProblem
+from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
     import requests
 
-    from pipelines.ingest import (
+    from pipelines.ingest.engine import (
         FeedResult,
         FileOutcome,
         Ingestor,
@@ -568,7 +568,7 @@ def clean_schema(dataset: str = DATASET) -> pa.Schema:
     """The schema of ``clean/bps_imk_growth/`` Parquet files, lineage columns included."""
     import pyarrow as pa
 
-    from pipelines.ingest import lineage_fields
+    from pipelines.ingest.engine import lineage_fields
 
     if dataset != DATASET:
         raise KeyError(f"the BPS feed does not produce {dataset!r}")
@@ -692,7 +692,7 @@ def validation_frame(table: pa.Table) -> pd.DataFrame:
 
 def process_bps_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     """Read, decode and validate one BPS response: typed rows, or a report of what is wrong."""
-    from pipelines.ingest import FeedResult
+    from pipelines.ingest.engine import FeedResult
 
     report = ingestor.new_report(landed)
     try:
@@ -723,7 +723,7 @@ def process_bps_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
 
 def validation_parameters(ingestor: Ingestor, scope: dict[str, int]) -> dict[str, Any]:
     """Reference province codes (and national), this year, and the truncation floor."""
-    from pipelines.quality import load_policy
+    from pipelines.quality.policy import load_policy
 
     policy = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
     previous = ingestor.ledger.latest_metric(SOURCE, ROWS_BY_SCOPE)
@@ -898,7 +898,7 @@ def pull(
     with no new data changes nothing. HTTP failures and error answers are ``failed`` outcomes
     (retried by the next pull); nothing of theirs is landed.
     """
-    from pipelines.ingest import IngestSummary
+    from pipelines.ingest.engine import IngestSummary
 
     tables = tables if tables is not None else load_tables()
     client = client or client_from_settings(ingestor)
@@ -940,8 +940,8 @@ def pull_one(
     settled: set[str],
 ) -> FileOutcome:
     """Fetch one table and domain and ingest the answer; a failure is an outcome, not a crash."""
-    from pipelines.ingest import FileOutcome, LandedFile, file_sha256
-    from pipelines.ledger import utc_now
+    from pipelines.ingest.engine import FileOutcome, LandedFile, file_sha256
+    from pipelines.lake.ledger import utc_now
 
     name = pulled_name(table, domain)
     try:

@@ -31,10 +31,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pipelines.sample import ANCHOR_DATE, RegistrySample, Sentra
+from pipelines.samples.registry import ANCHOR_DATE, RegistrySample, Sentra
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
 
 FIRST_ORDER_DAY = date(2025, 6, 1)
 LAST_ORDER_DAY = ANCHOR_DATE - timedelta(days=2)
@@ -419,7 +419,7 @@ _PAYMENTS = ("ShopeePay", "COD", "Transfer Bank", "SPayLater", "Kartu Kredit/Deb
 
 
 def province_spelling(code: str, style: str) -> str:
-    from pipelines.regions import load_regions
+    from pipelines.reference.regions import load_regions
 
     name = load_regions().provinces[code].name
     if style == "upper":

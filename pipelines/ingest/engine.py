@@ -18,19 +18,19 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pipelines import lake
-from pipelines.feeds import FEEDS, resolve
-from pipelines.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
-from pipelines.quality import load_policy
-from pipelines.quarantine import QuarantineReport, write_quarantine_report
-from pipelines.storage import StorageError
+from pipelines.feeds.catalog import FEEDS, resolve
+from pipelines.lake import layout
+from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
+from pipelines.platform.storage import StorageError
+from pipelines.quality.policy import load_policy
+from pipelines.quality.quarantine import QuarantineReport, write_quarantine_report
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from pipelines.settings import Settings
-    from pipelines.storage import Storage, StoredObject
-    from pipelines.validation import ValidationOutcome, Validator
+    from pipelines.platform.settings import Settings
+    from pipelines.platform.storage import Storage, StoredObject
+    from pipelines.quality.validation import ValidationOutcome, Validator
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Ingestor:
     @property
     def validator(self) -> Validator:
         if self._validator is None:
-            from pipelines.validation import Validator
+            from pipelines.quality.validation import Validator
 
             self._validator = Validator(self.settings.expectations_dir)
         return self._validator
@@ -169,7 +169,7 @@ class Ingestor:
         return summary
 
     def refresh_data_docs_index(self) -> None:
-        from pipelines.data_docs import write_index
+        from pipelines.quality.data_docs import write_index
 
         names = {record.sha256: record.original_name for record in self.ledger.latest_records()}
         try:
@@ -222,7 +222,7 @@ class Ingestor:
 
     def new_report(self, landed: LandedFile) -> QuarantineReport:
         """An empty quarantine report for a file of this run, for a feed handler to fill in."""
-        raw_key = lake.raw_key(landed.source, landed.sha256, landed.name)
+        raw_key = layout.raw_key(landed.source, landed.sha256, landed.name)
         return QuarantineReport(
             source=landed.source,
             file=landed.key,
@@ -250,7 +250,7 @@ class Ingestor:
                 landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
             )
         received_at = landed.received_at
-        raw_key = lake.raw_key(landed.source, sha256, landed.name)
+        raw_key = layout.raw_key(landed.source, sha256, landed.name)
         try:
             if not self.lake.exists(raw_key):
                 # Content-addressed: a concurrent writer can only write the same bytes.
@@ -302,7 +302,7 @@ class Ingestor:
         )
 
     def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
-        from pipelines.data_docs import write_validation_pages
+        from pipelines.quality.data_docs import write_validation_pages
 
         try:
             return tuple(
@@ -325,11 +325,11 @@ class Ingestor:
         outputs = []
         for dataset, table in result.tables.items():
             kept, _ = split_rows(table, rejected)
-            key = lake.clean_key(dataset, landed.sha256)
+            key = layout.clean_key(dataset, landed.sha256)
             self.lake.write_parquet(key, with_lineage(kept, landed, received_at))
             outputs.append(key)
         for dataset, path in result.files.items():
-            key = lake.clean_key(dataset, landed.sha256)
+            key = layout.clean_key(dataset, landed.sha256)
             self.upload_rows(path, key, rejected, keep=True)
             outputs.append(key)
         report_key = self.write_report(result, rejected) if result.report else None
@@ -387,11 +387,11 @@ class Ingestor:
         for dataset, table in result.tables.items():
             _, bad = split_rows(table, rejected)
             if bad.num_rows:
-                key = lake.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+                key = layout.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
                 self.lake.write_parquet(key, bad)
                 report.rejected_rows_uris.append(self.lake.uri_for(key))
         for dataset, path in result.files.items():
-            key = lake.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+            key = layout.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
             if self.upload_rows(path, key, rejected, keep=False):
                 report.rejected_rows_uris.append(self.lake.uri_for(key))
         return write_quarantine_report(self.lake, report)
@@ -494,7 +494,7 @@ def copy_rows(
     """Copy the rows of a Parquet file that are not (``keep``) or are in ``rejected``."""
     import pyarrow as pa
 
-    from pipelines.marts import connect
+    from pipelines.marts.build import connect
 
     locations = pa.table(
         {

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines.indonesian_formats import (
+from pipelines.feeds.formats import (
     decode_text,
     normalise_header,
     parse_amount,
@@ -30,8 +30,8 @@ from pipelines.indonesian_formats import (
     parse_year,
     sniff_delimiter,
 )
-from pipelines.quarantine import CellProblem
-from pipelines.regions import RegionDirectory, load_regions, normalise_place_name
+from pipelines.quality.quarantine import CellProblem
+from pipelines.reference.regions import RegionDirectory, load_regions, normalise_place_name
 
 if TYPE_CHECKING:
     from datetime import date
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from pipelines.ingest import FeedResult, Ingestor, LandedFile
+    from pipelines.ingest.engine import FeedResult, Ingestor, LandedFile
 
 SOURCE = "registry"
 SENTRA_DATASET = "registry_sentra"
@@ -505,7 +505,7 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
     The typed tables always come back (bad rows included) so the ingest can apply the source's
     quarantine policy: publish without the bad rows, or quarantine the whole file.
     """
-    from pipelines.ingest import FeedResult
+    from pipelines.ingest.engine import FeedResult
 
     report = ingestor.new_report(landed)
     try:
@@ -560,7 +560,7 @@ def minimum_expected_rows(ingestor: Ingestor, rows_by_scope: dict[str, int]) -> 
     an earlier period (a late file for an old period is not compared with a newer registry): a
     registry shrinking below the policy's share of that size is a partial file.
     """
-    from pipelines.quality import load_policy
+    from pipelines.quality.policy import load_policy
 
     policy = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
     previous = ingestor.ledger.latest_metric(SOURCE, ROWS_BY_SCOPE)
@@ -609,7 +609,7 @@ def clean_schema(dataset: str) -> pa.Schema:
     """The schema of a dataset's clean Parquet files, lineage columns included."""
     import pyarrow as pa
 
-    from pipelines.ingest import lineage_fields
+    from pipelines.ingest.engine import lineage_fields
 
     columns = {SENTRA_DATASET: SENTRA_COLUMNS, MEMBERS_DATASET: MEMBER_COLUMNS}[dataset]
     return pa.schema([*arrow_schema(columns), *lineage_fields()])

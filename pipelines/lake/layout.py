@@ -5,7 +5,7 @@ raw/<source>/<sha256><suffix>                 immutable copy of every received f
 clean/<dataset>/<sha256>.parquet             validated, typed rows of one received file
 quarantine/<source>/<sha256>/<run_id>/       why a file (or some of its rows) was not published:
                                              report.json, report.md, rejected_<dataset>.parquet
-ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.ledger
+ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.lake.ledger
 publishes/<version>.json                     one record per published marts version
 docs/index.html, docs/validation/<source>/<sha256>/<run_id>/<suite>.html   GX Data Docs
 ```

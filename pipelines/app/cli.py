@@ -16,10 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.alerts import Alert
-    from pipelines.ingest import Ingestor, IngestSummary, ProgressCallback
-    from pipelines.marts import BuildResult
-    from pipelines.settings import Settings
+    from pipelines.ingest.alerts import Alert
+    from pipelines.ingest.engine import Ingestor, IngestSummary, ProgressCallback
+    from pipelines.marts.build import BuildResult
+    from pipelines.platform.settings import Settings
 
 EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -52,7 +52,7 @@ def main(
 def load_settings() -> Settings:
     from pydantic import ValidationError
 
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
     try:
         return Settings()
@@ -76,7 +76,7 @@ def sample(
     ] = True,
 ) -> None:
     """Write realistic sample feeds into the landing store."""
-    from pipelines.sample import SCALES, write_samples
+    from pipelines.samples.registry import SCALES, write_samples
 
     if scale not in SCALES:
         errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")
@@ -123,7 +123,7 @@ def ingest(
 
 
 def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
-    from pipelines.ingest import Ingestor
+    from pipelines.ingest.engine import Ingestor
 
     ingestor = Ingestor(settings, run_id)
     try:
@@ -155,7 +155,7 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
 
 def raise_alerts(settings: Settings, summary: IngestSummary) -> None:
 
-    from pipelines.alerts import alerts_for_ingest
+    from pipelines.ingest.alerts import alerts_for_ingest
 
     show_alerts(settings, alerts_for_ingest(summary, settings))
 
@@ -165,7 +165,7 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
     from rich.markup import escape
     from rich.panel import Panel
 
-    from pipelines.alerts import deliver
+    from pipelines.ingest.alerts import deliver
 
     for alert in alerts:
         colour = "red" if alert.severity == "critical" else "yellow"
@@ -187,7 +187,7 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
 
 def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) -> IngestSummary:
     """Pull every configured BPS table and domain through the ordinary ingest."""
-    from pipelines import bps
+    from pipelines.feeds.bps import feed as bps
 
     if extra:
         errors.print(
@@ -229,7 +229,7 @@ def replay(
     run_id: RunIdOption = None,
 ) -> None:
     """Run a received file again from its raw copy (after fixing a suite or reference data)."""
-    from pipelines.ingest import Ingestor, IngestSummary
+    from pipelines.ingest.engine import Ingestor, IngestSummary
 
     settings = load_settings()
     ingestor = Ingestor(settings, run_id)
@@ -254,8 +254,8 @@ def build(
 
 
 def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
-    from pipelines.ledger import new_run_id
-    from pipelines.marts import MartsCheckError, build_and_publish
+    from pipelines.lake.ledger import new_run_id
+    from pipelines.marts.build import MartsCheckError, build_and_publish
 
     try:
         with console.status("building marts ..."):
@@ -275,7 +275,7 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResul
 @app.command()
 def status() -> None:
     """What arrived, what was quarantined, and what the published marts contain."""
-    from pipelines.status import collect_status
+    from pipelines.app.status import collect_status
 
     report = collect_status(load_settings())
     table = Table(title="Ledger (latest status of each received file)")
@@ -317,7 +317,7 @@ def status() -> None:
 @app.command()
 def freshness() -> None:
     """Check every feed's freshness contract; alert and exit 1 when something is overdue."""
-    from pipelines.freshness import check_freshness
+    from pipelines.ingest.freshness import check_freshness
 
     settings = load_settings()
     report = check_freshness(settings)
@@ -337,8 +337,8 @@ def demo(
     top: Annotated[int, typer.Option(help="How many top-ranked sentra to show.")] = 10,
 ) -> None:
     """Sample feeds, ingest them, build the marts and show the top-ranked sentra."""
-    from pipelines.ledger import new_run_id
-    from pipelines.status import top_ranked
+    from pipelines.app.status import top_ranked
+    from pipelines.lake.ledger import new_run_id
 
     sample(scale=scale, seed=20261128, errors_included=True)
     settings = load_settings()

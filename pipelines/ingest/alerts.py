@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from pipelines.ingest import FileOutcome, IngestSummary
-    from pipelines.marts import PublishRecord
-    from pipelines.quarantine import QuarantineReport
-    from pipelines.settings import Settings
+    from pipelines.ingest.engine import FileOutcome, IngestSummary
+    from pipelines.marts.build import PublishRecord
+    from pipelines.platform.settings import Settings
+    from pipelines.quality.quarantine import QuarantineReport
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def alerts_for_ingest(summary: IngestSummary, settings: Settings) -> list[Alert]
 
 
 def latest_publish(settings: Settings) -> PublishRecord | None:
-    from pipelines.marts import published_records
+    from pipelines.marts.build import published_records
 
     records = published_records(settings)
     return records[-1] if records else None
@@ -123,7 +123,7 @@ def report_body(
 
 
 def check_line(check: object) -> str:
-    from pipelines.validation import CheckResult
+    from pipelines.quality.validation import CheckResult
 
     assert isinstance(check, CheckResult)
     rows = "row" if check.unexpected_count == 1 else "rows"

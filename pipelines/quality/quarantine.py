@@ -11,11 +11,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines import lake
+from pipelines.lake import layout
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
-    from pipelines.validation import CheckResult
+    from pipelines.platform.storage import Storage
+    from pipelines.quality.validation import CheckResult
 
 MAX_LISTED_ISSUES = 200
 
@@ -169,10 +169,10 @@ def checks_row(check: CheckResult) -> str:
 
 def write_quarantine_report(lake_store: Storage, report: QuarantineReport) -> str:
     """Write report.json and report.md; return the JSON report's key."""
-    json_key = lake.quarantine_report_key(report.source, report.sha256, report.run_id, "json")
+    json_key = layout.quarantine_report_key(report.source, report.sha256, report.run_id, "json")
     lake_store.write_bytes(json_key, report.to_json())
     lake_store.write_bytes(
-        lake.quarantine_report_key(report.source, report.sha256, report.run_id, "md"),
+        layout.quarantine_report_key(report.source, report.sha256, report.run_id, "md"),
         report.to_markdown().encode(),
     )
     return json_key

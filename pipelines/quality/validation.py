@@ -159,7 +159,7 @@ class Validator:
     @contextmanager
     def _duckdb_batch(self, path: Path) -> Iterator[Any]:
         """A GX batch over a DuckDB view of ``path``, in a throwaway database and data source."""
-        from pipelines import gx_duckdb
+        from pipelines.quality import gx_duckdb
 
         gx_duckdb.apply()
         parquet = Path(path).resolve()

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from pipelines.ledger import Ledger, LedgerRecord
-from pipelines.quality import load_policy
+from pipelines.lake.ledger import Ledger, LedgerRecord
+from pipelines.quality.policy import load_policy
 
 if TYPE_CHECKING:
-    from pipelines.alerts import Alert
-    from pipelines.settings import Settings
+    from pipelines.ingest.alerts import Alert
+    from pipelines.platform.settings import Settings
 
 LISTED_PER_SOURCE = 12
 
@@ -73,7 +73,7 @@ class FreshnessReport:
         return counts
 
     def alert(self) -> Alert | None:
-        from pipelines.alerts import Alert
+        from pipelines.ingest.alerts import Alert
 
         overdue = self.overdue
         if not overdue:
@@ -97,8 +97,8 @@ class FreshnessReport:
 
 
 def check_freshness(settings: Settings, now: datetime | None = None) -> FreshnessReport:
-    from pipelines.feeds import FEEDS
-    from pipelines.regions import load_regions
+    from pipelines.feeds.catalog import FEEDS
+    from pipelines.reference.regions import load_regions
 
     now = now or datetime.now(UTC)
     policy = load_policy(settings.quality_policy)
@@ -130,7 +130,7 @@ def latest_per_scope(records: list[LedgerRecord]) -> dict[str, datetime]:
 def scopes_of(record: LedgerRecord) -> list[str]:
     """The scopes a file refreshes: its provinces, its shop, or the source as a whole."""
     if record.source == "registry":
-        from pipelines.registry import ROWS_BY_SCOPE, SCOPE_SEPARATOR
+        from pipelines.feeds.registry import ROWS_BY_SCOPE, SCOPE_SEPARATOR
 
         scopes = record.metrics.get(ROWS_BY_SCOPE, {})
         return sorted({key.partition(SCOPE_SEPARATOR)[0] for key in scopes})

@@ -16,9 +16,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Public on purpose: the demo and the tests need no secret. Production sets SENTRA_PII_SALT.
 DEMO_PII_SALT = "sentra-demo-salt-not-secret"
 
@@ -139,6 +139,6 @@ def absolute_uri(uri: str) -> str:
 
 @lru_cache(maxsize=32)
 def store_for(uri: str) -> Storage:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     return open_storage(uri)

@@ -27,23 +27,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import lake
-from pipelines.feeds import all_datasets, clean_schema
-from pipelines.freshness import FreshnessReport, check_freshness
-from pipelines.ledger import Ledger, utc_now
-from pipelines.regions import load_regions
-from pipelines.scoring import (
+from pipelines.feeds.catalog import all_datasets, clean_schema
+from pipelines.ingest.freshness import FreshnessReport, check_freshness
+from pipelines.lake import layout
+from pipelines.lake.ledger import Ledger, utc_now
+from pipelines.marts.scoring import (
     ScoringConfig,
     load_scoring_config,
     register_config_tables,
     register_phase_plan,
     sql_variables,
 )
+from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
     import duckdb
 
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         fingerprint=fingerprint,
         run_id=run_id,
         input_sha256s=sorted(
-            {lake.sha256_from_clean_key(key) for keys in inputs.values() for key in keys}
+            {layout.sha256_from_clean_key(key) for keys in inputs.values() for key in keys}
         ),
         scoring_config_sha256=scoring.sha256,
     )
@@ -147,7 +147,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
     settings.lake_store.write_bytes(
-        lake.publish_record_key(record.version), json.dumps(asdict(record), indent=1).encode()
+        layout.publish_record_key(record.version), json.dumps(asdict(record), indent=1).encode()
     )
     log.info("published marts version %s to %s", record.version, settings.warehouse)
     return BuildResult(
@@ -168,8 +168,8 @@ def clean_inputs(settings: Settings) -> dict[str, list[str]]:
     return {
         dataset: [
             obj.key
-            for obj in settings.lake_store.list(lake.clean_prefix(dataset))
-            if lake.sha256_from_clean_key(obj.key) in ingested
+            for obj in settings.lake_store.list(layout.clean_prefix(dataset))
+            if layout.sha256_from_clean_key(obj.key) in ingested
         ]
         for dataset in all_datasets()
     }
@@ -229,7 +229,7 @@ def published_records(settings: Settings) -> list[PublishRecord]:
         PublishRecord(
             **{k: v for k, v in json.loads(store.read_bytes(obj.key)).items() if k in known}
         )
-        for obj in store.list(f"{lake.PUBLISHES}/")
+        for obj in store.list(f"{layout.PUBLISHES}/")
     ]
     return sorted(records, key=lambda record: record.published_at)
 

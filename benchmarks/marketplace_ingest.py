@@ -61,7 +61,7 @@ def generate(lines: int, out: Path, seed: int) -> None:
 def plain(path: Path, target: Path) -> int:
     """The plain DuckDB conversion: the layout's non-personal columns, natively typed."""
     from pipelines.feeds.marketplace import feed as marketplace
-    from pipelines.marts.build import connect
+    from pipelines.platform.duckdb import connect
 
     export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
     wanted = {

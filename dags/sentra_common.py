@@ -179,7 +179,7 @@ def run_link(context: Context) -> str:
 
 def send_alert(severity: Literal["critical", "warning"], title: str, body: str) -> None:
     """Deliver to the channels in ``SENTRA_ALERT_URLS`` (and the task log)."""
-    from pipelines.ingest.alerts import Alert, deliver
+    from pipelines.platform.notify import Alert, deliver
 
     deliver([Alert(severity, title, body)], settings().alert_urls)
 

@@ -211,7 +211,8 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
 
 def alert_data_problems(summary: IngestSummary, config: Settings, context: Context) -> None:
     """Detailed alerts: failed checks, sample rows, what was not published."""
-    from pipelines.ingest.alerts import alerts_for_ingest, deliver
+    from pipelines.ingest.alerts import alerts_for_ingest
+    from pipelines.platform.notify import deliver
 
     link = run_link(context)
     alerts = [

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from pipelines.ingest.alerts import Alert, alerts_for_ingest, deliver
+from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
 from pipelines.marts.build import build_and_publish
+from pipelines.platform.notify import Alert, deliver
 from pipelines.platform.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 

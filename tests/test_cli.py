@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.app.cli import app
-from pipelines.marts.build import connect
+from pipelines.platform.duckdb import connect
 
 runner = CliRunner()
 

@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.ingest.alerts import Alert
     from pipelines.ingest.engine import Ingestor, IngestSummary, ProgressCallback
     from pipelines.marts.build import BuildResult
+    from pipelines.platform.notify import Alert
     from pipelines.platform.settings import Settings
 
 EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
@@ -165,7 +165,7 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
     from rich.markup import escape
     from rich.panel import Panel
 
-    from pipelines.ingest.alerts import deliver
+    from pipelines.platform.notify import deliver
 
     for alert in alerts:
         colour = "red" if alert.severity == "critical" else "yellow"

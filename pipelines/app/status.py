@@ -11,7 +11,7 @@ from pipelines.lake.ledger import Ledger, LedgerRecord
 
 if TYPE_CHECKING:
     from pipelines.ingest.freshness import FreshnessReport
-    from pipelines.marts.build import PublishRecord
+    from pipelines.lake.publications import PublishRecord
     from pipelines.platform.settings import Settings
 
 
@@ -28,7 +28,7 @@ class StatusReport:
 
 def collect_status(settings: Settings) -> StatusReport:
     from pipelines.ingest.freshness import check_freshness
-    from pipelines.marts.build import published_records
+    from pipelines.lake.publications import published_records
 
     ledger = Ledger(settings.lake_store)
     report = StatusReport(warehouse=settings.warehouse.resolve())
@@ -40,7 +40,7 @@ def collect_status(settings: Settings) -> StatusReport:
         elif (record := ledger.read(entry)).rows_rejected:
             report.rows_quarantined.append(record)
     report.by_source = dict(counts)
-    publishes = published_records(settings)
+    publishes = published_records(settings.lake_store)
     report.latest_publish = publishes[-1] if publishes else None
     report.freshness = check_freshness(settings)
     return report
@@ -48,7 +48,7 @@ def collect_status(settings: Settings) -> StatusReport:
 
 def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The best-ranked sentra, read from the published file the way a BI tool would."""
-    from pipelines.marts.build import connect
+    from pipelines.platform.duckdb import connect
 
     con = connect(warehouse, read_only=True)
     try:

@@ -1,63 +1,32 @@
-"""Alerts in our own words, delivered to whatever channels the team configured.
+"""What the data alerts of an ingest say, in our own words.
 
 An alert says which source and file (name and sha256), which checks failed with counts and sample
 values, the severity, what was quarantined, what was *not* published (the marts keep serving the
-previous version, with its date) and how to replay. ``SENTRA_ALERT_URLS`` holds Apprise URLs
-(``mailto://``, ``json://``, ``slack://``, ``tgram://``, ``msteams://``, ...); empty means the
-console only. Delivery failures are logged and retried and never change the run's own result.
+previous version, with its date) and how to replay. Delivery is ``pipelines.platform.notify``.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from pipelines.lake.publications import latest_publish
+from pipelines.platform.notify import Alert
 
 if TYPE_CHECKING:
     from pipelines.ingest.engine import FileOutcome, IngestSummary
-    from pipelines.marts.build import PublishRecord
+    from pipelines.lake.publications import PublishRecord
     from pipelines.platform.settings import Settings
     from pipelines.quality.quarantine import QuarantineReport
+    from pipelines.quality.validation import CheckResult
 
-log = logging.getLogger(__name__)
-
-Severity = Literal["critical", "warning"]
 SAMPLES_PER_CHECK = 3
-DELIVERY_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Alert:
-    severity: Severity
-    title: str
-    body: str
-
-    def text(self) -> str:
-        return f"[{self.severity.upper()}] {self.title}\n\n{self.body}"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The outcome of delivering one alert to one configured channel."""
-
-    channel: str
-    delivered: bool
-    attempts: int
 
 
 def alerts_for_ingest(summary: IngestSummary, settings: Settings) -> list[Alert]:
     """One alert per file that was quarantined, failed, lost rows or published with warnings."""
-    serving = latest_publish(settings)
+    serving = latest_publish(settings.lake_store)
     alerts = [alert_for_outcome(outcome, serving) for outcome in summary.outcomes]
     return [alert for alert in alerts if alert is not None]
-
-
-def latest_publish(settings: Settings) -> PublishRecord | None:
-    from pipelines.marts.build import published_records
-
-    records = published_records(settings)
-    return records[-1] if records else None
 
 
 def alert_for_outcome(outcome: FileOutcome, serving: PublishRecord | None) -> Alert | None:
@@ -122,10 +91,7 @@ def report_body(
     return "\n".join(lines)
 
 
-def check_line(check: object) -> str:
-    from pipelines.quality.validation import CheckResult
-
-    assert isinstance(check, CheckResult)
+def check_line(check: CheckResult) -> str:
     rows = "row" if check.unexpected_count == 1 else "rows"
     samples = "; ".join(
         ", ".join(f"{key}={value}" for key, value in row.items() if value is not None)
@@ -145,61 +111,3 @@ def serving_line(serving: PublishRecord | None) -> str:
         f"Marts: still serving version {serving.version}, published {serving.published_at}; "
         "it does not include what was rejected here."
     )
-
-
-def deliver(
-    alerts: list[Alert], urls: str, attempts: int = DELIVERY_ATTEMPTS, backoff_seconds: float = 1.0
-) -> list[Delivery]:
-    """Send every alert to every configured channel; log (never raise) what could not be sent.
-
-    Each channel is tried on its own, so a broken one neither blocks nor duplicates the others.
-    """
-    for alert in alerts:
-        log.info("alert: %s", alert.text())
-    channels = split_urls(urls)
-    return [
-        send(alert, channel, attempts, backoff_seconds) for alert in alerts for channel in channels
-    ]
-
-
-def split_urls(urls: str) -> list[str]:
-    from apprise.utils.parse import parse_urls
-
-    # Apprise's own parser: URLs separated by spaces or commas, commas inside a URL's query kept.
-    return [str(url) for url in parse_urls(urls)] if urls.strip() else []  # type: ignore[no-untyped-call]
-
-
-def send(alert: Alert, channel: str, attempts: int, backoff_seconds: float) -> Delivery:
-    import apprise
-
-    notifier = apprise.Apprise()
-    if not notifier.add(channel):
-        log.error(
-            "alert channel %s is not a valid Apprise URL; alert not delivered", redact(channel)
-        )
-        return Delivery(redact(channel), False, 0)
-    notify_type = (
-        apprise.NotifyType.FAILURE if alert.severity == "critical" else apprise.NotifyType.WARNING
-    )
-    for attempt in range(1, attempts + 1):
-        try:
-            if notifier.notify(title=alert.title, body=alert.body, notify_type=notify_type):
-                return Delivery(redact(channel), True, attempt)
-        except Exception:  # a broken channel must never break the run
-            log.exception("alert delivery to %s raised", redact(channel))
-        if attempt < attempts:
-            time.sleep(backoff_seconds * 2 ** (attempt - 1))
-    log.error(
-        "alert %r not delivered to %s after %d attempts", alert.title, redact(channel), attempts
-    )
-    return Delivery(redact(channel), False, attempts)
-
-
-def redact(channel: str) -> str:
-    """A channel URL without credentials, for logs."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(channel)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.feeds.catalog import FEEDS, resolve
 from pipelines.lake import layout
 from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
+from pipelines.platform.duckdb import connect, escape_string
 from pipelines.platform.storage import StorageError
 from pipelines.quality.policy import load_policy
 from pipelines.quality.quarantine import QuarantineReport, write_quarantine_report
@@ -494,8 +495,6 @@ def copy_rows(
     """Copy the rows of a Parquet file that are not (``keep``) or are in ``rejected``."""
     import pyarrow as pa
 
-    from pipelines.marts.build import connect
-
     locations = pa.table(
         {
             "source_sheet": pa.array([sheet for sheet, _ in rejected], pa.string()),
@@ -508,21 +507,16 @@ def copy_rows(
         wanted = "not exists" if keep else "exists"
         written = con.execute(
             f"""copy (
-                select * from read_parquet('{sql_path(source)}') as line
+                select * from read_parquet('{escape_string(source)}') as line
                 where {wanted} (
                     select 1 from rejected_locations as bad
                     where bad.source_sheet is not distinct from line.source_sheet
                     and bad.source_row = line.source_row)
-            ) to '{sql_path(target)}' (format parquet)"""
+            ) to '{escape_string(target)}' (format parquet)"""
         ).fetchone()
         return int(written[0]) if written else 0
     finally:
         con.close()
-
-
-def sql_path(path: Path) -> str:
-    """A local path as the inside of a single-quoted SQL string literal."""
-    return str(path).replace("'", "''")
 
 
 def file_sha256(path: Path) -> str:

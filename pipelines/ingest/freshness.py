@@ -14,10 +14,10 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from pipelines.lake.ledger import Ledger, LedgerRecord
+from pipelines.platform.notify import Alert
 from pipelines.quality.policy import load_policy
 
 if TYPE_CHECKING:
-    from pipelines.ingest.alerts import Alert
     from pipelines.platform.settings import Settings
 
 LISTED_PER_SOURCE = 12
@@ -73,8 +73,6 @@ class FreshnessReport:
         return counts
 
     def alert(self) -> Alert | None:
-        from pipelines.ingest.alerts import Alert
-
         overdue = self.overdue
         if not overdue:
             return None

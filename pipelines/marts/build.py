@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from pipelines.feeds.catalog import all_datasets, clean_schema
 from pipelines.ingest.freshness import FreshnessReport, check_freshness
 from pipelines.lake import layout
 from pipelines.lake.ledger import Ledger, utc_now
+from pipelines.lake.publications import PublishRecord, published_records, record_publish
 from pipelines.marts.scoring import (
     ScoringConfig,
     load_scoring_config,
@@ -38,6 +39,7 @@ from pipelines.marts.scoring import (
     register_phase_plan,
     sql_variables,
 )
+from pipelines.platform.duckdb import connect, quote_identifier, sql_string
 from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
@@ -71,18 +73,6 @@ class MartsCheckError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class PublishRecord:
-    version: str
-    published_at: str
-    fingerprint: str
-    run_id: str
-    input_sha256s: list[str]
-    row_counts: dict[str, int] = field(default_factory=dict)
-    scoring_config_sha256: str = ""
-    """sha256 of the scoring configuration file the ranking was computed with."""
-
-
-@dataclass(frozen=True)
 class BuildResult:
     published: bool
     record: PublishRecord
@@ -104,7 +94,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
     variables = build_variables(settings, scoring.config)
     fingerprint = build_fingerprint(inputs, models, {**variables, "config": scoring.sha256})
     fingerprint = extend_fingerprint(fingerprint, settings.sql_dir)
-    previous = published_records(settings)
+    previous = published_records(settings.lake_store)
     if (
         not force
         and previous
@@ -146,9 +136,7 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
-    settings.lake_store.write_bytes(
-        layout.publish_record_key(record.version), json.dumps(asdict(record), indent=1).encode()
-    )
+    record_publish(settings.lake_store, record)
     log.info("published marts version %s to %s", record.version, settings.warehouse)
     return BuildResult(
         True, record, settings.warehouse, f"published marts version {record.version}"
@@ -219,38 +207,6 @@ def build_fingerprint(
     }
     digest.update(json.dumps(payload, sort_keys=True).encode())
     return digest.hexdigest()
-
-
-def published_records(settings: Settings) -> list[PublishRecord]:
-    store = settings.lake_store
-    known = set(PublishRecord.__dataclass_fields__)
-    records = [
-        # Records written before a field existed lack it; the defaults apply.
-        PublishRecord(
-            **{k: v for k, v in json.loads(store.read_bytes(obj.key)).items() if k in known}
-        )
-        for obj in store.list(f"{layout.PUBLISHES}/")
-    ]
-    return sorted(records, key=lambda record: record.published_at)
-
-
-def connect(
-    path: Path, read_only: bool = False, storage_version: str | None = None
-) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that never tries to download extensions (no internet here).
-
-    ``storage_version`` sets the format of a file this connection creates (an existing file
-    keeps its own).
-    """
-    import duckdb
-
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-    }
-    if storage_version:
-        config["storage_compatibility_version"] = storage_version
-    return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 def build_database(
@@ -512,15 +468,6 @@ def document_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
                 f"comment on column {target}.{quote_identifier(column)} is {sql_string(text)}"
             )
     con.execute("commit")
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal (COMMENT ON and COPY TO take no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- meta.data_freshness ---------------------------------------------------------------------

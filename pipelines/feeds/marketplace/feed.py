@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from pipelines.feeds.formats import normalise_header, sniff_delimiter
+from pipelines.platform.duckdb import connect, escape_string, quote_identifier
 from pipelines.quality.quarantine import CellProblem, QuarantineReport
 from pipelines.reference.regions import RegionResolutionError, load_regions
 
@@ -253,8 +254,8 @@ def recognise_csv(header_line: str, path: Path) -> Export:
     layout = max(complete, key=lambda candidate: len(matches[candidate.name]))
     columns = ", ".join(f"'c{position}': 'VARCHAR'" for position in range(len(headers)))
     reader = (
-        f"read_csv('{sql_text(path)}', header = true, auto_detect = false, "
-        f"columns = {{{columns}}}, delim = '{sql_text(delimiter)}', quote = '\"', "
+        f"read_csv('{escape_string(path)}', header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = '{escape_string(delimiter)}', quote = '\"', "
         "escape = '\"', encoding = 'utf-8', strict_mode = true, store_rejects = true)"
     )
     return Export(layout, matches[layout.name], reader)
@@ -340,14 +341,16 @@ def json_reader(layout: Layout, path: Path) -> str:
         if inner:
             nested[top].append(inner)
     types = {
-        top: f"STRUCT({', '.join(f'{sql_identifier(k)} VARCHAR' for k in inner)})"
+        top: f"STRUCT({', '.join(f'{quote_identifier(k)} VARCHAR' for k in inner)})"
         if inner
         else "VARCHAR"
         for top, inner in nested.items()
     }
-    columns = ", ".join(f"'{sql_text(top)}': '{sql_text(kind)}'" for top, kind in types.items())
+    columns = ", ".join(
+        f"'{escape_string(top)}': '{escape_string(kind)}'" for top, kind in types.items()
+    )
     return (
-        f"read_json('{sql_text(path)}', format = 'newline_delimited', "
+        f"read_json('{escape_string(path)}', format = 'newline_delimited', "
         f"columns = {{{columns}}}, maximum_object_size = 16777216)"
     )
 
@@ -435,13 +438,13 @@ def convert(export: Export, context: ConversionContext, target: Path) -> Convers
             statement = conversion_sql(export, context.sql_dir, "order_lines")
             written = run(
                 con,
-                f"copy ({statement}) to '{sql_text(scratch)}' "
+                f"copy ({statement}) to '{escape_string(scratch)}' "
                 "(format parquet, compression uncompressed)",
             )
             raise_if_damaged(con, export)
             con.execute("set variable converted = ?", [str(scratch)])
             numbered = read_sql(context.sql_dir, "numbered")
-            run(con, f"copy ({numbered}) to '{sql_text(target)}' (format parquet)")
+            run(con, f"copy ({numbered}) to '{escape_string(target)}' (format parquet)")
     finally:
         scratch.unlink(missing_ok=True)
     return Conversion(int(written[0][0]) if written else 0, sorted(provinces.unresolved))
@@ -488,8 +491,6 @@ def conversion_connection(
     export: Export, context: ConversionContext, provinces: ProvinceCodes
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     import duckdb.func
-
-    from pipelines.marts.build import connect
 
     con = connect(Path(":memory:"))
     try:
@@ -632,15 +633,6 @@ def raise_if_damaged(con: duckdb.DuckDBPyConnection, export: Export) -> None:
         f"header ({listed}{more}). Nothing from the file was read; export the orders again "
         "from the seller centre."
     )
-
-
-def sql_text(value: object) -> str:
-    """A value as the inside of a single-quoted SQL string literal."""
-    return str(value).replace("'", "''")
-
-
-def sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # --- the feed handler ---------------------------------------------------------------------

@@ -110,7 +110,11 @@ def pull_bps(context: Context) -> dict[str, Any]:
             "SENTRA_BPS_API_KEY is not set, so BPS is not polled; set it to pull releases "
             "(responses landed under bps/ are still ingested by sentra_ingest_bps)"
         )
-    summary: dict[str, Any] = run_ingestor("bps", context, bps.pull)
+    summary: dict[str, Any] = run_ingestor(
+        "bps",
+        context,
+        lambda ingestor: ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings)),
+    )
     return summary
 
 

@@ -309,8 +309,10 @@ def pull(
     settings: Settings, fake: FakeBps, *domains: str, tables: tuple[bps.BpsTable, ...] = (YOY, QTQ)
 ) -> Any:
     """Pull ``domains`` of ``tables`` (few, to keep validation time down) from the fake."""
-    ingestor = Ingestor(settings)
-    return bps.pull(ingestor, client=client(fake), tables=small_tables(*domains, tables=tables))
+    releases = bps.pulled_releases(
+        settings, client=client(fake), tables=small_tables(*domains, tables=tables)
+    )
+    return Ingestor(settings).ingest_pulled(releases)
 
 
 def test_pulling_twice_changes_nothing(settings: Settings, fake: FakeBps) -> None:
@@ -387,7 +389,9 @@ def test_a_wrong_key_never_reaches_logs_ledger_or_lake(
     ingestor = Ingestor(settings)
     api = bps.BpsClient(fake.base_url, wrong, backoff_factor=0.0, retries=1)
 
-    summary = bps.pull(ingestor, client=api, tables=small_tables("3400"))
+    summary = ingestor.ingest_pulled(
+        bps.pulled_releases(settings, client=api, tables=small_tables("3400"))
+    )
 
     assert {o.status for o in summary.outcomes} == {"failed"}
     everything = caplog.text + "".join(o.message for o in summary.outcomes)

@@ -293,7 +293,7 @@ def test_the_same_export_three_times_changes_nothing(
 
     assert [o.status for o in first.outcomes] == ["ingested"]
     [record] = Ledger(settings.lake_store).latest_records("marketplace")
-    assert record.metrics["lines_by_scope"] == {"shopee/keripik_rohani": 4}
+    assert record.metrics["rows_by_scope"] == {"shopee/keripik_rohani": 4}
 
 
 def test_an_export_far_smaller_than_the_shops_previous_one_is_held_back(

@@ -16,7 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.ingest.engine import Ingestor, IngestSummary, ProgressCallback
+    from pipelines.feeds.contract import ProgressCallback
+    from pipelines.ingest.engine import Ingestor, IngestSummary
     from pipelines.marts.build import BuildResult
     from pipelines.platform.notify import Alert
     from pipelines.platform.settings import Settings
@@ -196,7 +197,7 @@ def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) ->
         )
         raise typer.Exit(EXIT_USAGE)
     try:
-        return bps.pull(ingestor, advance)
+        return ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings, advance))
     except bps.BpsConfigError as error:
         errors.print(f"[red]BPS configuration error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None

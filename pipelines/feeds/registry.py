@@ -15,10 +15,18 @@ import functools
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pipelines.feeds.contract import (
+    ROWS_BY_SCOPE,
+    Feed,
+    FeedContext,
+    FeedResult,
+    LandedFile,
+    lineage_fields,
+)
 from pipelines.feeds.formats import (
     decode_text,
     normalise_header,
@@ -39,11 +47,10 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from pipelines.ingest.engine import FeedResult, Ingestor, LandedFile
+    from pipelines.lake.ledger import LedgerRecord
 
 SOURCE = "registry"
 SENTRA_DATASET = "registry_sentra"
-ROWS_BY_SCOPE = "rows_by_scope"
 SCOPE_SEPARATOR = "|"
 MEMBERS_DATASET = "registry_members"
 
@@ -499,29 +506,29 @@ MEMBER_COLUMNS: dict[str, str] = {
 }
 
 
-def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
+def process_registry_file(context: FeedContext, landed: LandedFile) -> FeedResult:
     """Parse and validate one landed registry file into typed tables and a verdict.
 
     The typed tables always come back (bad rows included) so the ingest can apply the source's
     quarantine policy: publish without the bad rows, or quarantine the whole file.
     """
-    from pipelines.ingest.engine import FeedResult
-
-    report = ingestor.new_report(landed)
+    report = context.new_report()
     try:
         parsed = parse_registry_file(landed.key, landed.data, str(landed.landed_at.year))
     except RegistryFormatError as error:
         report.file_error = str(error)
         return FeedResult(report=report)
-    parameters = validation_parameters(ingestor.settings.reference_date())
+    parameters = validation_parameters(context.settings.reference_date())
     rows_by_scope = scope_row_counts(parsed.sentra)
-    parameters["min_expected_rows"] = minimum_expected_rows(ingestor, rows_by_scope)
+    parameters["min_expected_rows"] = context.minimum_expected_rows(
+        rows_by_scope, latest_earlier_period
+    )
     outcomes = []
     if parsed.sentra is not None:
         frame = parsed.sentra.assign(member_ikm_listed=members_per_sentra(parsed))
-        outcomes.append(ingestor.validator.validate(SENTRA_DATASET, frame, parameters))
+        outcomes.append(context.validator.validate(SENTRA_DATASET, frame, parameters))
     if parsed.members is not None:
-        outcomes.append(ingestor.validator.validate(MEMBERS_DATASET, parsed.members, parameters))
+        outcomes.append(context.validator.validate(MEMBERS_DATASET, parsed.members, parameters))
     report.cell_problems = parsed.issues
     report.failed_checks = [check for outcome in outcomes for check in outcome.failed]
     report.rows_in = parsed.rows_in
@@ -532,7 +539,7 @@ def process_registry_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
         outcomes=outcomes,
         report=report if parsed.issues or report.blocking_checks else None,
         rows_in=parsed.rows_in,
-        metrics={ROWS_BY_SCOPE: rows_by_scope},
+        rows_by_scope=rows_by_scope,
     )
 
 
@@ -553,29 +560,31 @@ def members_per_sentra(parsed: RegistryParse) -> list[int]:
     return [int(counts.get(sentra_id, 0)) for sentra_id in parsed.sentra["sentra_id"]]
 
 
-def minimum_expected_rows(ingestor: Ingestor, rows_by_scope: dict[str, int]) -> int:
-    """The fewest sentra rows this file may hold without looking truncated.
+def latest_earlier_period(previous: Mapping[str, int], scope: str) -> int:
+    """Sentra rows of the province's latest ingested submission for this or an earlier period.
 
-    Each province in the file is compared with its latest ingested submission for the same or
-    an earlier period (a late file for an old period is not compared with a newer registry): a
-    registry shrinking below the policy's share of that size is a partial file.
+    A late file for an old period is not compared with a newer registry: a registry shrinking
+    below the policy's share of that size is a partial file.
     """
-    from pipelines.quality.policy import load_policy
+    province, _, period = scope.partition(SCOPE_SEPARATOR)
+    earlier = [
+        (p, count)
+        for key, count in previous.items()
+        for prov, _, p in [key.partition(SCOPE_SEPARATOR)]
+        if prov == province and p <= period
+    ]
+    return max(earlier)[1] if earlier else 0
 
-    policy = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
-    previous = ingestor.ledger.latest_metric(SOURCE, ROWS_BY_SCOPE)
-    expected = 0
-    for scope in rows_by_scope:
-        province, _, period = scope.partition(SCOPE_SEPARATOR)
-        earlier = [
-            (p, count)
-            for key, count in previous.items()
-            for prov, _, p in [key.partition(SCOPE_SEPARATOR)]
-            if prov == province and p <= period
-        ]
-        if earlier:
-            expected += max(earlier)[1]
-    return int(expected * policy.min_share_of_previous_rows)
+
+def provinces_of(record: LedgerRecord) -> list[str]:
+    """The provinces a registry file refreshes: those of its submissions (scope keys)."""
+    scopes = record.metrics.get(ROWS_BY_SCOPE, {})
+    return sorted({key.partition(SCOPE_SEPARATOR)[0] for key in scopes})
+
+
+def every_province() -> list[str]:
+    """Every Kemendagri province is expected to send a registry, including one that never has."""
+    return sorted(load_regions().provinces)
 
 
 def validation_parameters(reference_date: date) -> dict[str, Any]:
@@ -609,7 +618,15 @@ def clean_schema(dataset: str) -> pa.Schema:
     """The schema of a dataset's clean Parquet files, lineage columns included."""
     import pyarrow as pa
 
-    from pipelines.ingest.engine import lineage_fields
-
     columns = {SENTRA_DATASET: SENTRA_COLUMNS, MEMBERS_DATASET: MEMBER_COLUMNS}[dataset]
     return pa.schema([*arrow_schema(columns), *lineage_fields()])
+
+
+FEED = Feed(
+    source=SOURCE,
+    datasets=(SENTRA_DATASET, MEMBERS_DATASET),
+    process=process_registry_file,
+    clean_schema=clean_schema,
+    freshness_scopes=provinces_of,
+    expected_scopes=every_province,
+)

@@ -9,18 +9,27 @@ Parquet next, and the ledger record last as the commit point.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.feeds.catalog import FEEDS, resolve
+from pipelines.feeds.catalog import FEEDS
+from pipelines.feeds.contract import (
+    ROWS_BY_SCOPE,
+    FeedContext,
+    FeedResult,
+    LandedFile,
+    ProgressCallback,
+    UnfetchedFile,
+    file_sha256,
+    with_lineage,
+)
 from pipelines.lake import layout
-from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id, utc_now
+from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id
 from pipelines.platform.duckdb import connect, escape_string
 from pipelines.platform.storage import StorageError
 from pipelines.quality.policy import load_policy
@@ -31,12 +40,9 @@ if TYPE_CHECKING:
 
     from pipelines.platform.settings import Settings
     from pipelines.platform.storage import Storage, StoredObject
-    from pipelines.quality.validation import ValidationOutcome, Validator
+    from pipelines.quality.validation import Validator
 
 log = logging.getLogger(__name__)
-
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -69,60 +75,6 @@ class IngestSummary:
     def exit_code(self) -> int:
         """0 when everything new was ingested, 1 when any file was quarantined or failed."""
         return 1 if self.count("quarantined") or self.count("failed") else 0
-
-
-@dataclass(frozen=True)
-class LandedFile:
-    """One landed object, available as a local file, with the identity the ledger keys on."""
-
-    key: str
-    source: str
-    path: Path
-    sha256: str
-    size: int
-    landed_at: datetime
-    received_at: datetime = field(default_factory=utc_now)
-    """When this run took the file in: on its ledger record and on every clean row it gives."""
-
-    @property
-    def name(self) -> str:
-        return PurePosixPath(self.key).name
-
-    @property
-    def data(self) -> bytes:
-        """The whole file in memory: for small feeds only (registries), never for exports."""
-        return self.path.read_bytes()
-
-
-@dataclass(frozen=True)
-class FeedResult:
-    """What a feed handler made of a file.
-
-    ``tables`` are the typed rows per dataset (bad rows included, located by their
-    ``source_sheet``/``source_row`` columns); ``report`` is set when anything critical failed.
-    The ingest decides from the source's policy whether the bad rows are quarantined alone or
-    the whole file is.
-    """
-
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    outcomes: list[ValidationOutcome] = field(default_factory=list)
-    report: QuarantineReport | None = None
-    rows_in: int = 0
-    metrics: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
-    """Typed Parquet per dataset, lineage columns included, for feeds too large to hold as
-    ``tables`` (marketplace exports). The handler writes temporary files; the ingest uploads
-    the rows the policy keeps, then deletes the files."""
-    data_docs: tuple[str, ...] = ()
-    """Lake keys of the GX Data Docs pages rendered for this file in this run."""
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return tuple(
-            f"{check.check}: {check.unexpected_count} rows - {check.description}"
-            for outcome in self.outcomes
-            for check in outcome.warnings
-        )
 
 
 class Ingestor:
@@ -194,6 +146,20 @@ class Ingestor:
                 # Without the bytes there is no sha256 to record; the next run tries again.
                 log.error("could not read landed file %s: %s", obj.key, error)
                 outcome = FileOutcome(obj.key, "", "failed", f"could not read the file: {error}")
+            if outcome.status not in ("skipped", "failed"):
+                settled.add(outcome.sha256)
+            summary.outcomes.append(outcome)
+        return summary
+
+    def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
+        """Ingest files a feed fetched itself (BPS) like landed ones; known content is skipped."""
+        summary = IngestSummary(run_id=self.run_id)
+        settled = self.ledger.settled_sha256s()
+        for item in files:
+            if isinstance(item, UnfetchedFile):
+                outcome = FileOutcome(item.name, "", "failed", item.error, source=item.source)
+            else:
+                outcome = self.ingest_file(item, settled)
             if outcome.status not in ("skipped", "failed"):
                 settled.add(outcome.sha256)
             summary.outcomes.append(outcome)
@@ -276,10 +242,17 @@ class Ingestor:
             )
 
     def process(self, landed: LandedFile) -> FeedResult:
-        handler: Callable[[Ingestor, LandedFile], FeedResult] = resolve(
-            FEEDS[landed.source].handler
+        return FEEDS[landed.source].process(self.feed_context(landed), landed)
+
+    def feed_context(self, landed: LandedFile) -> FeedContext:
+        """What the feed's handler may use for this file: not the ingest itself."""
+        return FeedContext(
+            settings=self.settings,
+            policy=load_policy(self.settings.quality_policy).for_source(landed.source),
+            new_report=lambda: self.new_report(landed),
+            load_validator=lambda: self.validator,
+            load_previous_rows=lambda: self.ledger.latest_metric(landed.source, ROWS_BY_SCOPE),
         )
-        return handler(self, landed)
 
     def settle(
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
@@ -344,7 +317,7 @@ class Ingestor:
             warnings=list(result.warnings),
             rows=rows,
             report_key=report_key,
-            metrics=result.metrics,
+            metrics={ROWS_BY_SCOPE: result.rows_by_scope, **result.metrics},
             result=result,
         )
         message = f"{rows[1]} rows ingested"
@@ -517,32 +490,3 @@ def copy_rows(
         return int(written[0]) if written else 0
     finally:
         con.close()
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-def lineage_fields() -> list[pa.Field]:
-    import pyarrow as pa
-
-    timestamp = pa.timestamp("us", tz="UTC")
-    return [
-        pa.field("source_sha256", pa.string()),
-        pa.field("source_name", pa.string()),
-        pa.field("landed_at", timestamp),
-        pa.field("received_at", timestamp),
-    ]
-
-
-def with_lineage(table: pa.Table, landed: LandedFile, received_at: datetime) -> pa.Table:
-    """Every clean row says which file it came from and when that file landed."""
-    import pyarrow as pa
-
-    values = [landed.sha256, landed.key, landed.landed_at.astimezone(UTC), received_at]
-    for lineage_field, value in zip(lineage_fields(), values, strict=True):
-        table = table.append_column(
-            lineage_field, pa.array([value] * table.num_rows, lineage_field.type)
-        )
-    return table

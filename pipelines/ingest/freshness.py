@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from pipelines.feeds.catalog import FEEDS
 from pipelines.lake.ledger import Ledger, LedgerRecord
 from pipelines.platform.notify import Alert
 from pipelines.quality.policy import load_policy
+from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
+    from pipelines.feeds.contract import Feed
     from pipelines.platform.settings import Settings
 
 LISTED_PER_SOURCE = 12
@@ -95,19 +97,15 @@ class FreshnessReport:
 
 
 def check_freshness(settings: Settings, now: datetime | None = None) -> FreshnessReport:
-    from pipelines.feeds.catalog import FEEDS
-    from pipelines.reference.regions import load_regions
-
     now = now or datetime.now(UTC)
     policy = load_policy(settings.quality_policy)
     records = [r for r in Ledger(settings.lake_store).latest_records() if r.status == "ingested"]
+    provinces = load_regions().provinces
     report = FreshnessReport(checked_at=now)
-    for source in FEEDS:
+    for source, feed in FEEDS.items():
         limit = policy.for_source(source).freshness_days
-        provinces = load_regions().provinces
-        expected = sorted(provinces) if source == "registry" else []
-        latest = latest_per_scope([r for r in records if r.source == source])
-        for scope in sorted(set(expected) | set(latest)):
+        latest = latest_per_scope(feed, [r for r in records if r.source == source])
+        for scope in sorted(set(feed.expected_scopes()) | set(latest)):
             label = f"{scope} ({provinces[scope].name})" if scope in provinces else scope
             report.scopes.append(
                 ScopeFreshness(source, scope, latest.get(scope), limit, now, label)
@@ -115,24 +113,11 @@ def check_freshness(settings: Settings, now: datetime | None = None) -> Freshnes
     return report
 
 
-def latest_per_scope(records: list[LedgerRecord]) -> dict[str, datetime]:
+def latest_per_scope(feed: Feed, records: list[LedgerRecord]) -> dict[str, datetime]:
     latest: dict[str, datetime] = {}
     for record in records:
         landed = datetime.fromisoformat(record.landed_at)
-        for scope in scopes_of(record):
+        for scope in feed.freshness_scopes(record):
             if scope not in latest or landed > latest[scope]:
                 latest[scope] = landed
     return latest
-
-
-def scopes_of(record: LedgerRecord) -> list[str]:
-    """The scopes a file refreshes: its provinces, its shop, or the source as a whole."""
-    if record.source == "registry":
-        from pipelines.feeds.registry import ROWS_BY_SCOPE, SCOPE_SEPARATOR
-
-        scopes = record.metrics.get(ROWS_BY_SCOPE, {})
-        return sorted({key.partition(SCOPE_SEPARATOR)[0] for key in scopes})
-    if record.source == "marketplace":
-        parts = PurePosixPath(record.original_name).parts
-        return ["/".join(parts[1:3])] if len(parts) >= 4 else ["all"]
-    return ["all"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from pipelines.ingest.engine import file_sha256
+from pipelines.feeds.contract import file_sha256
 from pipelines.lake.ledger import Ledger
 
 if TYPE_CHECKING:

@@ -31,6 +31,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipelines.feeds.contract import (
+    Feed,
+    FeedContext,
+    FeedResult,
+    LandedFile,
+    ProgressCallback,
+    UnfetchedFile,
+    file_sha256,
+    lineage_fields,
+)
+from pipelines.lake.ledger import utc_now
 from pipelines.quality.quarantine import CellProblem
 from pipelines.reference.regions import load_regions
 
@@ -39,14 +50,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import requests
 
-    from pipelines.ingest.engine import (
-        FeedResult,
-        FileOutcome,
-        Ingestor,
-        IngestSummary,
-        LandedFile,
-        ProgressCallback,
-    )
+    from pipelines.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,6 @@ NATIONAL_DOMAIN = "0000"
 NATIONAL_CODE = "00"
 """``province_code`` of national rows: Kemendagri has no code for Indonesia as a whole; ``00``
 follows BPS's national domain ``0000``. ``region_level`` says ``nasional`` for these rows."""
-ROWS_BY_SCOPE = "rows_by_scope"
 """Ledger metric: decoded rows per ``<var>|<domain>``, for the truncated-release check."""
 PULLED_PREFIX = "bps-api"
 """Name prefix of pulled responses in the ledger (``bps-api/var-<var>/domain-<domain>.json``)."""
@@ -568,8 +571,6 @@ def clean_schema(dataset: str = DATASET) -> pa.Schema:
     """The schema of ``clean/bps_imk_growth/`` Parquet files, lineage columns included."""
     import pyarrow as pa
 
-    from pipelines.ingest.engine import lineage_fields
-
     if dataset != DATASET:
         raise KeyError(f"the BPS feed does not produce {dataset!r}")
     return pa.schema([*row_schema(), *lineage_fields()])
@@ -690,24 +691,22 @@ def validation_frame(table: pa.Table) -> pd.DataFrame:
 # --- the feed handler -----------------------------------------------------------------------
 
 
-def process_bps_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
+def process_bps_file(context: FeedContext, landed: LandedFile) -> FeedResult:
     """Read, decode and validate one BPS response: typed rows, or a report of what is wrong."""
-    from pipelines.ingest.engine import FeedResult
-
-    report = ingestor.new_report(landed)
+    report = context.new_report()
     try:
         release = release_from_landed(landed.key, landed.data)
         if not release.available:
             log.info("%s: BPS has no data (not-available); nothing to ingest", release.where())
-            return FeedResult(metrics={ROWS_BY_SCOPE: {}})
+            return FeedResult()
         decoded = decode(release)
     except BpsResponseError as error:
         report.file_error = str(error)
         return FeedResult(report=report)
     table = to_table(decoded.rows)
     scope = {f"{release.table.var}|{release.domain}": table.num_rows}
-    parameters = validation_parameters(ingestor, scope)
-    outcome = ingestor.validator.validate(DATASET, validation_frame(table), parameters)
+    parameters = validation_parameters(context, scope)
+    outcome = context.validator.validate(DATASET, validation_frame(table), parameters)
     report.cell_problems = decoded.problems
     report.failed_checks = outcome.failed
     report.rows_in = table.num_rows
@@ -717,21 +716,16 @@ def process_bps_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
         outcomes=[outcome],
         report=report if decoded.problems or report.blocking_checks else None,
         rows_in=table.num_rows,
-        metrics={ROWS_BY_SCOPE: scope},
+        rows_by_scope=scope,
     )
 
 
-def validation_parameters(ingestor: Ingestor, scope: dict[str, int]) -> dict[str, Any]:
+def validation_parameters(context: FeedContext, scope: dict[str, int]) -> dict[str, Any]:
     """Reference province codes (and national), this year, and the truncation floor."""
-    from pipelines.quality.policy import load_policy
-
-    policy = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
-    previous = ingestor.ledger.latest_metric(SOURCE, ROWS_BY_SCOPE)
-    expected = sum(previous.get(name, 0) for name in scope)
     return {
         "province_codes": sorted([*load_regions().provinces, NATIONAL_CODE]),
-        "current_year": ingestor.settings.reference_date().year,
-        "min_expected_rows": int(expected * policy.min_share_of_previous_rows),
+        "current_year": context.settings.reference_date().year,
+        "min_expected_rows": context.minimum_expected_rows(scope),
     }
 
 
@@ -869,15 +863,15 @@ def new_session(retries: int, backoff_factor: float) -> requests.Session:
 # --- pulling: every configured table and domain through the ordinary ingest -----------------
 
 
-def client_from_settings(ingestor: Ingestor) -> BpsClient:
-    key = ingestor.settings.bps_api_key
+def client_from_settings(settings: Settings) -> BpsClient:
+    key = settings.bps_api_key
     if key is None or not key.get_secret_value():
         raise BpsConfigError(
             "SENTRA_BPS_API_KEY is not set: `sentra ingest bps` needs a BPS Web API key "
             "(register at https://webapi.bps.go.id/developer/). To ingest responses landed "
             "under bps/ instead, run `sentra ingest`."
         )
-    return BpsClient(ingestor.settings.bps_api_url, key.get_secret_value())
+    return BpsClient(settings.bps_api_url, key.get_secret_value())
 
 
 def pulled_name(table: BpsTable, domain: str) -> str:
@@ -885,36 +879,27 @@ def pulled_name(table: BpsTable, domain: str) -> str:
     return f"{PULLED_PREFIX}/var-{table.var}/domain-{domain}.json"
 
 
-def pull(
-    ingestor: Ingestor,
+def pulled_releases(
+    settings: Settings,
     progress: ProgressCallback | None = None,
     *,
     client: BpsClient | None = None,
     tables: Sequence[BpsTable] | None = None,
-) -> IngestSummary:
-    """Fetch every configured table and domain and ingest each answer like a landed file.
+) -> Iterator[LandedFile | UnfetchedFile]:
+    """Fetch every configured table and domain; each answer as a file to ingest like a landed one.
 
-    Unchanged answers have the sha256 of an earlier release and are skipped, so pulling twice
-    with no new data changes nothing. HTTP failures and error answers are ``failed`` outcomes
-    (retried by the next pull); nothing of theirs is landed.
+    HTTP failures and error answers come back as ``UnfetchedFile`` (retried by the next pull);
+    nothing of theirs is kept. Each file exists until the next one is asked for.
     """
-    from pipelines.ingest.engine import IngestSummary
-
     tables = tables if tables is not None else load_tables()
-    client = client or client_from_settings(ingestor)
-    summary = IngestSummary(run_id=ingestor.run_id)
+    client = client or client_from_settings(settings)
     pairs = [(table, domain) for table in tables for domain in table.domains]
-    settled = ingestor.ledger.settled_sha256s()
     with client, tempfile.TemporaryDirectory(prefix="sentra-bps-") as folder:
         listed = listed_domains(client)
         for position, (table, domain) in enumerate(pairs, start=1):
             if progress:
                 progress(position, len(pairs), pulled_name(table, domain))
-            outcome = pull_one(ingestor, client, table, domain, listed, Path(folder), settled)
-            if outcome.status not in ("skipped", "failed"):
-                settled.add(outcome.sha256)
-            summary.outcomes.append(outcome)
-    return summary
+            yield pull_one(client, table, domain, listed, Path(folder))
 
 
 def listed_domains(client: BpsClient) -> set[str] | None:
@@ -931,27 +916,18 @@ def listed_domains(client: BpsClient) -> set[str] | None:
 
 
 def pull_one(
-    ingestor: Ingestor,
-    client: BpsClient,
-    table: BpsTable,
-    domain: str,
-    listed: set[str] | None,
-    folder: Path,
-    settled: set[str],
-) -> FileOutcome:
-    """Fetch one table and domain and ingest the answer; a failure is an outcome, not a crash."""
-    from pipelines.ingest.engine import FileOutcome, LandedFile, file_sha256
-    from pipelines.lake.ledger import utc_now
-
+    client: BpsClient, table: BpsTable, domain: str, listed: set[str] | None, folder: Path
+) -> LandedFile | UnfetchedFile:
+    """Fetch one table and domain; a failure is an outcome, not a crash."""
     name = pulled_name(table, domain)
     try:
         body = fetch_release(client, table, domain, listed)
     except (BpsApiError, BpsResponseError) as error:
         log.error("%s", error)
-        return FileOutcome(name, "", "failed", str(error), source=SOURCE)
+        return UnfetchedFile(name, SOURCE, str(error))
     path = folder / f"var-{table.var}-domain-{domain}.json"
     path.write_bytes(body)
-    landed = LandedFile(
+    return LandedFile(
         key=name,
         source=SOURCE,
         path=path,
@@ -959,7 +935,6 @@ def pull_one(
         size=len(body),
         landed_at=utc_now(),
     )
-    return ingestor.ingest_file(landed, settled)
 
 
 def fetch_release(
@@ -979,3 +954,11 @@ def fetch_release(
     body = client.fetch_data(table, domain)
     read_document(body, where)
     return body
+
+
+FEED = Feed(
+    source=SOURCE,
+    datasets=(DATASET,),
+    process=process_bps_file,
+    clean_schema=clean_schema,
+)

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from pipelines.feeds.contract import Feed, FeedContext, FeedResult, LandedFile, lineage_fields
 from pipelines.feeds.formats import normalise_header, sniff_delimiter
 from pipelines.platform.duckdb import connect, escape_string, quote_identifier
 from pipelines.quality.quarantine import CellProblem, QuarantineReport
@@ -43,14 +44,13 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from pipelines.ingest.engine import FeedResult, Ingestor, LandedFile
+    from pipelines.lake.ledger import LedgerRecord
     from pipelines.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SOURCE = "marketplace"
 DATASET = "marketplace_orders"
-LINES_BY_SCOPE = "lines_by_scope"
 UNRESOLVED_PROVINCES = "unresolved_provinces"
 JAKARTA = ZoneInfo("Asia/Jakarta")
 STATUSES = ("completed", "cancelled", "returned")
@@ -638,14 +638,14 @@ def raise_if_damaged(con: duckdb.DuckDBPyConnection, export: Export) -> None:
 # --- the feed handler ---------------------------------------------------------------------
 
 
-def process_marketplace_file(ingestor: Ingestor, landed: LandedFile) -> FeedResult:
+def process_marketplace_file(context: FeedContext, landed: LandedFile) -> FeedResult:
     """Recognise, convert and validate one landed export: typed Parquet and a verdict."""
-    report = ingestor.new_report(landed)
+    report = context.new_report()
     handle, name = tempfile.mkstemp(prefix="sentra-marketplace-", suffix=".parquet")
     os.close(handle)
     target = Path(name)
     try:
-        result = ingest_export(ingestor, landed, report, target)
+        result = ingest_export(context, landed, report, target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -656,25 +656,23 @@ def process_marketplace_file(ingestor: Ingestor, landed: LandedFile) -> FeedResu
 
 
 def ingest_export(
-    ingestor: Ingestor, landed: LandedFile, report: QuarantineReport, target: Path
+    context: FeedContext, landed: LandedFile, report: QuarantineReport, target: Path
 ) -> FeedResult:
-    from pipelines.ingest.engine import FeedResult
-
-    context = conversion_context(ingestor.settings, landed)
+    conversion_settings = conversion_context(context.settings, landed)
     try:
         export = recognise_export(landed.key, landed.path)
-        conversion = convert(export, context, target)
+        conversion = convert(export, conversion_settings, target)
     except MarketplaceFormatError as error:
         report.file_error = str(error)
         return FeedResult(report=report)
     log.info("%s: %s, %d order lines", landed.key, export.layout.name, conversion.rows)
     lines_by_scope = {export.scope: conversion.rows}
-    parameters = validation_parameters(ingestor, landed, lines_by_scope)
-    outcome = ingestor.validator.validate_parquet(DATASET, target, parameters)
+    parameters = validation_parameters(landed, context.minimum_expected_rows(lines_by_scope))
+    outcome = context.validator.validate_parquet(DATASET, target, parameters)
     report.failed_checks = outcome.failed
     if report.blocking_checks:
-        report.cell_problems = unreadable_cells(export, context)
-    metrics: dict[str, Any] = {LINES_BY_SCOPE: lines_by_scope}
+        report.cell_problems = unreadable_cells(export, conversion_settings)
+    metrics: dict[str, Any] = {}
     if conversion.unresolved_provinces:
         metrics[UNRESOLVED_PROVINCES] = [shown(s) for s in conversion.unresolved_provinces]
     return FeedResult(
@@ -682,6 +680,7 @@ def ingest_export(
         outcomes=[outcome],
         report=report if report.blocking_checks else None,
         rows_in=conversion.rows,
+        rows_by_scope=lines_by_scope,
         metrics=metrics,
     )
 
@@ -714,30 +713,14 @@ def warn_demo_salt() -> None:
     )
 
 
-def validation_parameters(
-    ingestor: Ingestor, landed: LandedFile, lines_by_scope: dict[str, int]
-) -> dict[str, Any]:
+def validation_parameters(landed: LandedFile, min_expected_rows: int) -> dict[str, Any]:
     return {
         "province_codes": sorted(load_regions().provinces),
         "statuses": list(STATUSES),
         "earliest_order_date": EARLIEST_ORDER_DATE,
         "landed_on": landed.landed_at.astimezone(JAKARTA).date(),
-        "min_expected_rows": minimum_expected_rows(ingestor, lines_by_scope),
+        "min_expected_rows": min_expected_rows,
     }
-
-
-def minimum_expected_rows(ingestor: Ingestor, lines_by_scope: dict[str, int]) -> int:
-    """The fewest order lines this export may hold without looking truncated.
-
-    It is compared with the latest ingested export of the same shop (or feed folder): one far
-    smaller than the policy's share of that is a partial export.
-    """
-    from pipelines.quality.policy import load_policy
-
-    share = load_policy(ingestor.settings.quality_policy).for_source(SOURCE)
-    previous = ingestor.ledger.latest_metric(SOURCE, LINES_BY_SCOPE)
-    expected_rows = sum(int(previous.get(scope, 0)) for scope in lines_by_scope)
-    return int(expected_rows * share.min_share_of_previous_rows)
 
 
 # --- the clean dataset --------------------------------------------------------------------
@@ -746,8 +729,6 @@ def minimum_expected_rows(ingestor: Ingestor, lines_by_scope: dict[str, int]) ->
 def clean_schema(dataset: str) -> pa.Schema:
     """The schema of ``marketplace_orders`` Parquet files, lineage columns included."""
     import pyarrow as pa
-
-    from pipelines.ingest.engine import lineage_fields
 
     if dataset != DATASET:
         raise KeyError(f"the marketplace feed has no dataset {dataset!r}")
@@ -777,3 +758,18 @@ def clean_schema(dataset: str) -> pa.Schema:
             *lineage_fields(),
         ]
     )
+
+
+def shop_of(record: LedgerRecord) -> list[str]:
+    """The shop an export refreshes (``<marketplace>/<seller_account>``), or the whole feed."""
+    parts = PurePosixPath(record.original_name).parts
+    return ["/".join(parts[1:3])] if len(parts) >= 4 else ["all"]
+
+
+FEED = Feed(
+    source=SOURCE,
+    datasets=(DATASET,),
+    process=process_marketplace_file,
+    clean_schema=clean_schema,
+    freshness_scopes=shop_of,
+)

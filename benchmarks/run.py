@@ -52,7 +52,7 @@ DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 SEED = 20261128
 GIB = 1024.0
 
-INGEST_TARGET = 1.25  # ours / plain DuckDB (DESIGN.md "Performance targets")
+INGEST_TARGET = 1.25  # ours / plain DuckDB (docs/benchmarks.md, "Performance targets")
 VALIDATION_TARGET = 3.0  # GX on DuckDB / one SQL query
 MARTS_TARGET_S = 30.0  # build and publish at national scale
 EVENT_TARGET_S = 10.0  # a landed file -> published marts, beyond Airflow's scheduling delay
@@ -134,9 +134,9 @@ def pandas_peer(path: Path, target: Path) -> int:
     """pandas ``read_csv`` -> drop the personal columns -> ``to_parquet``, types as inferred."""
     import pandas as pd
 
-    from pipelines.feeds.marketplace import feed as marketplace
+    from pipelines.feeds.marketplace.layouts import recognise_export
 
-    personal = marketplace.recognise_export(f"{marketplace_ingest.SHOP}/x.csv", path).layout
+    personal = recognise_export(f"{marketplace_ingest.SHOP}/x.csv", path).layout
     frame = pd.read_csv(path)
     frame = frame.drop(columns=[name for name in frame.columns if name in personal.personal])
     frame.to_parquet(target)
@@ -397,7 +397,7 @@ def section(
         "",
         *table(rows),
         "",
-        "Targets (DESIGN.md):",
+        "Targets (see Performance targets):",
         "",
         *targets(rows, scale_name),
         "",
@@ -411,6 +411,8 @@ Written by `benchmarks/run.py` (`make bench`, or `uv run python -m benchmarks.ru
 national --repeats 3`); each section between the markers is replaced when its scale is rerun.
 What each path does is in the module docstring; the validation paths are those of
 [validation-performance.md](validation-performance.md).
+
+The targets are in docs/benchmarks.md, "Performance targets".
 
 ## Results
 

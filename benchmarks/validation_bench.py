@@ -8,9 +8,9 @@ process (so peak RSS is that path's alone), several repetitions interleaved:
 3. ``Validator.validate`` on the whole file read into pandas -- GX's pandas engine.
 
 "checks" is the time of the checking call itself, after the process imported what it needs
-(``import great_expectations`` is a one-off per worker process, reported by DESIGN.md on its
-own); it includes GX building its context on first use. "process" is the whole worker process,
-imports included. The ratio (2)/(1) is taken per repetition, so machine noise cancels.
+(``import great_expectations`` is a one-off per worker process, reported in docs/benchmarks.md
+on its own); it includes GX building its context on first use. "process" is the whole worker
+process, imports included. The ratio (2)/(1) is taken per repetition, so machine noise cancels.
 
     uv run python -m benchmarks.validation_bench --rows 5000000 --repeats 5
     uv run python -m benchmarks.validation_bench --rows 20000 --repeats 1 --in-process \\

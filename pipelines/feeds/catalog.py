@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipelines.feeds import registry
 from pipelines.feeds.bps import feed as bps
 from pipelines.feeds.contract import Feed
-from pipelines.feeds.marketplace import feed as marketplace
+from pipelines.feeds.marketplace import handler as marketplace
 
 if TYPE_CHECKING:
     import pyarrow as pa

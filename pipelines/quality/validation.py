@@ -253,8 +253,9 @@ def check_result(item: dict[str, Any]) -> CheckResult:
         severity=meta.get("severity", "critical"),
         column=column,
         success=bool(item["success"]),
-        # UnexpectedRowsExpectation (DESIGN's way to express regex rules on DuckDB) reports
-        # its count of rows as the observed value, and no located rows below COMPLETE.
+        # UnexpectedRowsExpectation (how regex rules are expressed on DuckDB, where GX's regex
+        # expectations are not supported) reports its count of rows as the observed value, and
+        # no located rows below COMPLETE.
         unexpected_count=int(
             details.get("unexpected_count")
             or (details.get("observed_value") if config["type"] == UNEXPECTED_ROWS else 0)

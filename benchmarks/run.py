@@ -14,7 +14,7 @@ repetition by repetition:
    memory shows whether it grows with the data;
 2. ``validation``: ``benchmarks.validation_bench``'s three paths (one SQL query, GX on DuckDB,
    GX on a pandas batch);
-3. ``chain``: on the scale's sample landing (``pipelines.samples.registry.write_samples``,
+3. ``chain``: on the scale's sample landing (``pipelines.samples.landing.write_samples``,
    generated once into ``data/bench/samples/<scale>/``): ``sentra ingest`` + ``sentra build``
    into a fresh lake (end to end), ``sentra build --force`` (the marts alone), then one new
    day of Shopee orders landed on top -> ``sentra ingest`` + ``sentra build`` (the incremental
@@ -160,7 +160,7 @@ def export_file(lines: int, cache: Path) -> Path:
 def sample_landing(scale: str, cache: Path) -> Path:
     """The scale's sample feeds, written once into the cache (``COMPLETE`` marks a whole one)."""
     from pipelines.platform.storage import open_storage
-    from pipelines.samples.registry import write_samples
+    from pipelines.samples.landing import write_samples
 
     root = cache / "samples" / scale
     landing = root / "landing"

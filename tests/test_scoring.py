@@ -13,7 +13,7 @@ from pipelines.marts.build import build_and_publish
 from pipelines.marts.scoring import Candidate, Phasing, load_scoring_config, plan_phases
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
-from pipelines.samples.registry import write_samples
+from pipelines.samples.landing import write_samples
 from tests.conftest import TEST_AS_OF
 
 

@@ -77,7 +77,8 @@ def sample(
     ] = True,
 ) -> None:
     """Write realistic sample feeds into the landing store."""
-    from pipelines.samples.registry import SCALES, write_samples
+    from pipelines.samples.landing import write_samples
+    from pipelines.samples.registry import SCALES
 
     if scale not in SCALES:
         errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")

@@ -5,8 +5,9 @@ office has its own habits (CSV from Indonesian-locale Excel, UTF-8 CSV from a we
 title rows; its own header spellings, province spelling and number format), and the files are as
 messy as real ones while staying valid, apart from one deliberately broken file.
 
-Generation is split from writing so that feed-specific writers (marketplace, BPS) can be added
-beside ``_write_registry`` and reuse the same sentra and member IKM (``build_registry``).
+Generation is split from writing: the marketplace writer (``pipelines.samples.marketplace``) reuses
+the same sentra and member IKM (``build_registry``), and ``pipelines.samples.landing`` writes
+every feed's sample into a landing store.
 
 Same (scale, seed) gives byte-identical files: every random draw comes from a ``random.Random``
 seeded by the seed and a purpose, dates are relative to ``ANCHOR_DATE``, never today, and XLSX
@@ -23,7 +24,7 @@ import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
@@ -33,7 +34,6 @@ from pipelines.reference.regions import Province, Regency, load_regions
 
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
-    from pipelines.samples.marketplace import MarketplaceSampleReport
 
 __all__ = [
     "ANCHOR_DATE",
@@ -43,12 +43,11 @@ __all__ = [
     "MemberIkm",
     "RegistrySample",
     "RegistryStyle",
-    "SampleReport",
     "Scale",
     "Sentra",
     "Submission",
     "build_registry",
-    "write_samples",
+    "write_registry_samples",
 ]
 
 ANCHOR_DATE = date(2026, 6, 30)
@@ -85,23 +84,6 @@ SCALES: dict[str, Scale] = {
     "demo": Scale(provinces=("32", "33", "34", "35", "51", "73"), sentra=150, member_share=0.51),
     "national": Scale(provinces=(), sentra=7_500, member_share=1.0),
 }
-
-
-@dataclass(frozen=True)
-class SampleReport:
-    files: list[str]
-    """Landing keys written, in write order."""
-    sentra_rows: int
-    """Sentra the clean registry should hold once every valid file is in and the resubmission
-    has replaced its original (the broken file's rows are not counted)."""
-    member_rows: int
-    """Member IKM the clean registry should hold, counted the same way."""
-    deliberately_broken: list[str]
-    """Keys of files that are meant to fail validation."""
-    bps_files: list[str] = field(default_factory=list)
-    """BPS Web API responses written under ``bps/`` (``files`` lists the registry only)."""
-    marketplace: MarketplaceSampleReport | None = None
-    """The marketplace exports written under ``marketplace/`` (pipelines.samples.marketplace)."""
 
 
 # --- what the registry says about the world ------------------------------------------------
@@ -1415,27 +1397,11 @@ def _write_broken_registry(landing: _Landing, sample: RegistrySample) -> list[st
     return written
 
 
-def write_samples(
-    landing: Storage, scale: str = "demo", seed: int = 20261128, include_errors: bool = True
-) -> SampleReport:
-    """Write the sample feeds for ``scale`` (registry/, bps/, marketplace/) into the landing."""
-    from pipelines.samples.bps import bps_sample_files
-    from pipelines.samples.marketplace import write_marketplace_samples
-
-    sample = build_registry(scale, seed)
+def write_registry_samples(
+    landing: Storage, sample: RegistrySample, include_errors: bool
+) -> tuple[list[str], list[str]]:
+    """Write the registry submissions; (every key written, the deliberately broken ones)."""
     out = _Landing(landing)
     _write_registry(out, sample)
     broken = _write_broken_registry(out, sample) if include_errors else []
-    current = list(sample.current())
-    bps = _Landing(landing)
-    for key, data in bps_sample_files(seed):
-        bps.put(key, data)
-    return SampleReport(
-        files=out.keys,
-        sentra_rows=sum(len(s.sentra) for s in current),
-        member_rows=sum(len(s.members) for s in current),
-        deliberately_broken=broken,
-        bps_files=bps.keys,
-        # After the registry, from its own random streams: the registry bytes do not change.
-        marketplace=write_marketplace_samples(landing, sample, scale, seed, include_errors),
-    )
+    return out.keys, broken

@@ -36,8 +36,8 @@ production-demo: $(UV)
 	$(PRODUCTION_VENV)/bin/sentra demo
 
 lint: setup
-	$(UV) run ruff check pipelines dags tests
-	$(UV) run ruff format --check pipelines dags tests
+	$(UV) run ruff check pipelines dags tests benchmarks
+	$(UV) run ruff format --check pipelines dags tests benchmarks
 
 typecheck: setup
 	$(UV) run mypy

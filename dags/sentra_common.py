@@ -145,43 +145,9 @@ class SentraAlertNotifier(BaseNotifier):
         self.severity = severity
 
     def notify(self, context: Context) -> None:
-        if getattr(context.get("exception"), "already_alerted", False):
-            log.info("failure already alerted in detail by the task; no generic alert")
-            return
-        title, body = failure_text(context)
-        send_alert(self.severity, title, body)
+        from sentra_tasks import alert_task_failure
 
-
-def failure_text(context: Context) -> tuple[str, str]:
-    ti = context.get("ti")
-    dag_run = context.get("dag_run")
-    where = f"{ti.dag_id}.{ti.task_id}" if ti else getattr(dag_run, "dag_id", "a Sentra DAG")
-    error = context.get("exception")
-    lines = [
-        f"Run: {getattr(dag_run, 'run_id', '?')}",
-        f"Error: {type(error).__name__}: {error}" if error else "Error: see the task log",
-        f"Log: {run_link(context)}",
-        "",
-        "What to do: read the log; fix the cause; clear the task to rerun it. Files are never "
-        "lost: the ledger retries failed files on the next ingest, and the marts keep serving "
-        "the last good version.",
-    ]
-    return f"Sentra: {where} failed", "\n".join(lines)
-
-
-def run_link(context: Context) -> str:
-    ti = context.get("ti")
-    try:
-        return str(ti.log_url) if ti else "(no task instance)"
-    except Exception:  # a link is a convenience; never fail an alert over it
-        return "(see the Airflow UI)"
-
-
-def send_alert(severity: Literal["critical", "warning"], title: str, body: str) -> None:
-    """Deliver to the channels in ``SENTRA_ALERT_URLS`` (and the task log)."""
-    from pipelines.platform.notify import Alert, deliver
-
-    deliver([Alert(severity, title, body)], settings().alert_urls)
+        alert_task_failure(self.severity, context)
 
 
 def publish_outcomes(source: str, summary: Any) -> None:

@@ -11,19 +11,18 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from sentra_common import run_link, send_alert, settings
+
+from pipelines.platform.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from airflow.sdk import Context
 
-    from pipelines.ingest.engine import FileOutcome, Ingestor, IngestSummary
-    from pipelines.platform.settings import Settings
+    from pipelines.app.usecases import IngestRun
+    from pipelines.ingest.engine import FileOutcome, IngestSummary
+    from pipelines.platform.notify import Severity
 
 log = logging.getLogger(__name__)
 
@@ -89,67 +88,58 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
 
 def ingest_feed(source: str, context: Context) -> dict[str, Any]:
     """Ingest every landed file of one feed that the ledger has not settled."""
+    from pipelines.app import usecases
+    from pipelines.ingest.engine import Ingestor
+
     triggering_events(context)
-
-    def unsettled_files(ingestor: Ingestor) -> IngestSummary:
-        # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
-        # merged or be S3 test messages, and identity is the content's hash, not the message.
-        landed = ingestor.landed_objects()
-        return ingestor.run([obj.key for obj in landed if obj.key.startswith(f"{source}/")])
-
-    return run_ingestor(source, context, unsettled_files)
+    config = Settings()
+    # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
+    # merged or be S3 test messages, and identity is the content's hash, not the message.
+    landed = Ingestor(config).landed_objects()
+    keys = [obj.key for obj in landed if obj.key.startswith(f"{source}/")]
+    run = usecases.ingest(config, ledger_run_id(context), keys, alert_footer=footer(context))
+    return summary_dict(source, run)
 
 
 def pull_bps(context: Context) -> dict[str, Any]:
     """Pull every configured BPS table; a release whose bytes are known is skipped."""
-    from pipelines.feeds.bps import feed as bps
+    from pipelines.app import usecases
 
-    if not getattr(settings(), "bps_api_key", None):
+    config = Settings()
+    if config.bps_api_key is None:
         # A missing key is configuration, not an outage: retrying or alerting daily won't help.
         raise AirflowSkipException(
             "SENTRA_BPS_API_KEY is not set, so BPS is not polled; set it to pull releases "
             "(responses landed under bps/ are still ingested by sentra_ingest_bps)"
         )
-    summary: dict[str, Any] = run_ingestor(
-        "bps",
-        context,
-        lambda ingestor: ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings)),
-    )
-    return summary
-
-
-def run_ingestor(
-    source: str, context: Context, work: Callable[[Ingestor], IngestSummary]
-) -> dict[str, Any]:
-    """One ledger run: do ``work``, send the data alerts, return the summary as plain JSON."""
-    from pipelines.ingest.engine import Ingestor
-
-    config = settings()
-    summary = work(Ingestor(config, ledger_run_id(context)))
-    alert_data_problems(summary, config, context)
-    return summary_dict(source, summary)
+    run = usecases.pull_bps(config, ledger_run_id(context), alert_footer=footer(context))
+    return summary_dict("bps", run)
 
 
 def replay_files(sha256s: list[str], keys: list[str], context: Context) -> dict[str, Any]:
-    """Ingest received files again even though settled (after fixing a suite or reference).
+    """Ingest received files again even though settled (after fixing a suite or reference)."""
+    from pipelines.app import usecases
 
-    By sha256 (or a unique prefix) from the raw copy in the lake (``Ingestor.replay``), so the
-    landed file may be long gone; by landing key from the landing store as it is now.
-    """
-    from pipelines.ingest.engine import IngestSummary
+    try:
+        run = usecases.replay(
+            Settings(), ledger_run_id(context), sha256s, keys, alert_footer=footer(context)
+        )
+    except LookupError as error:
+        raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
+    return summary_dict("reprocess", run)
 
-    def replay(ingestor: Ingestor) -> IngestSummary:
-        summary = IngestSummary(run_id=ingestor.run_id)
-        try:
-            summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]
-        except LookupError as error:
-            raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
-        for obj in ingestor.landed_objects(keys) if keys else []:
-            # An empty "settled" set is what makes this a replay rather than a no-op.
-            summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
-        return summary
 
-    return run_ingestor("reprocess", context, replay)
+def footer(context: Context) -> str:
+    """The line every alert of a task ends with: where its log is."""
+    return f"Airflow: {run_link(context)}"
+
+
+def run_link(context: Context) -> str:
+    ti = context.get("ti")
+    try:
+        return str(ti.log_url) if ti else "(no task instance)"
+    except Exception:  # a link is a convenience; never fail an alert over it
+        return "(see the Airflow UI)"
 
 
 def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
@@ -165,7 +155,8 @@ def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
     }
 
 
-def summary_dict(source: str, summary: IngestSummary) -> dict[str, Any]:
+def summary_dict(source: str, run: IngestRun) -> dict[str, Any]:
+    summary: IngestSummary = run.summary
     files = [outcome_dict(outcome) for outcome in summary.outcomes]
     for item in files:
         log.info("%(status)s %(key)s (%(sha256).12s): %(message)s", item)
@@ -213,29 +204,17 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
         )
 
 
-def alert_data_problems(summary: IngestSummary, config: Settings, context: Context) -> None:
-    """Detailed alerts: failed checks, sample rows, what was not published."""
-    from pipelines.ingest.alerts import alerts_for_ingest
-    from pipelines.platform.notify import deliver
-
-    link = run_link(context)
-    alerts = [
-        replace(alert, body=f"{alert.body}\n\nAirflow: {link}")
-        for alert in alerts_for_ingest(summary, config)
-    ]
-    deliver(alerts, config.alert_urls)
-
-
 # -- marts -------------------------------------------------------------------------------------
 
 
 def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
-    from pipelines.marts.build import MartsCheckError, build_and_publish
+    from pipelines.app import usecases
+    from pipelines.marts.build import MartsCheckError
 
     events = triggering_events(context)
     try:
-        result = build_and_publish(settings(), ledger_run_id(context), force=force)
+        result = usecases.build(Settings(), ledger_run_id(context), force=force)
     except MartsCheckError as error:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
@@ -278,13 +257,47 @@ def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
 def check_freshness(context: Context) -> dict[str, Any]:
     """Alert (and fail the run) when a feed, province or shop has gone quiet for too long."""
-    from pipelines.ingest.freshness import check_freshness as freshness_report
+    from pipelines.app import usecases
 
-    report = freshness_report(settings())
-    counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in report.summary().items()}
+    run = usecases.watch_freshness(Settings(), alert_footer=footer(context))
+    summary = run.report.summary()
+    counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in summary.items()}
     log.info("freshness per source: %s", counts)
-    alert = report.alert()
-    if alert is not None:
-        send_alert(alert.severity, alert.title, f"{alert.body}\n\nAirflow: {run_link(context)}")
+    if run.alerted.alerts:
+        [alert] = run.alerted.alerts
         raise AlertedFailure(f"{alert.title}:\n{alert.body}")
     return counts
+
+
+def send_alert(severity: Severity, title: str, body: str) -> None:
+    """Deliver one alert to the channels in ``SENTRA_ALERT_URLS`` (and the task log)."""
+    from pipelines.app import usecases
+    from pipelines.platform.notify import Alert
+
+    usecases.send(Settings(), [Alert(severity, title, body)])
+
+
+def alert_task_failure(severity: Severity, context: Context) -> None:
+    """A failed task, to the team's channels with a link to its log (unless alerted already)."""
+    if getattr(context.get("exception"), "already_alerted", False):
+        log.info("failure already alerted in detail by the task; no generic alert")
+        return
+    title, body = failure_text(context)
+    send_alert(severity, title, body)
+
+
+def failure_text(context: Context) -> tuple[str, str]:
+    ti = context.get("ti")
+    dag_run = context.get("dag_run")
+    where = f"{ti.dag_id}.{ti.task_id}" if ti else getattr(dag_run, "dag_id", "a Sentra DAG")
+    error = context.get("exception")
+    lines = [
+        f"Run: {getattr(dag_run, 'run_id', '?')}",
+        f"Error: {type(error).__name__}: {error}" if error else "Error: see the task log",
+        f"Log: {run_link(context)}",
+        "",
+        "What to do: read the log; fix the cause; clear the task to rerun it. Files are never "
+        "lost: the ledger retries failed files on the next ingest, and the marts keep serving "
+        "the last good version.",
+    ]
+    return f"Sentra: {where} failed", "\n".join(lines)

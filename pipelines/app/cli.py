@@ -16,10 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.feeds.contract import ProgressCallback
-    from pipelines.ingest.engine import Ingestor, IngestSummary
+    from pipelines.app.usecases import Alerted
+    from pipelines.ingest.engine import IngestSummary
     from pipelines.marts.build import BuildResult
-    from pipelines.platform.notify import Alert
     from pipelines.platform.settings import Settings
 
 EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
@@ -125,9 +124,17 @@ def ingest(
 
 
 def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
-    from pipelines.ingest.engine import Ingestor
+    from pipelines.app import usecases
+    from pipelines.feeds.bps.feed import BpsConfigError
 
-    ingestor = Ingestor(settings, run_id)
+    first, *extra = keys or [""]
+    pulling_bps = first == "bps"
+    if pulling_bps and extra:
+        errors.print(
+            "`sentra ingest bps` pulls every configured BPS table and takes no landing keys; "
+            f"got {' '.join(extra)}. Ingest landed BPS responses with `sentra ingest bps/...`."
+        )
+        raise typer.Exit(EXIT_USAGE)
     try:
         with Progress(
             TextColumn("[bold]ingest"),
@@ -143,33 +150,27 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
             def advance(position: int, total: int, key: str) -> None:
                 progress.update(task, completed=position - 1, total=total, description=key)
 
-            if keys and keys[0] == "bps":
-                summary = pull_bps(ingestor, keys[1:], advance)
+            if pulling_bps:
+                run = usecases.pull_bps(settings, run_id, progress=advance)
             else:
-                summary = ingestor.run(keys or None, progress=advance)
+                run = usecases.ingest(settings, run_id, keys or None, progress=advance)
     except FileNotFoundError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
-    print_ingest_summary(summary)
-    raise_alerts(settings, summary)
-    return summary
+    except BpsConfigError as error:
+        errors.print(f"[red]BPS configuration error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    print_ingest_summary(run.summary)
+    show_alerts(run.alerted)
+    return run.summary
 
 
-def raise_alerts(settings: Settings, summary: IngestSummary) -> None:
-
-    from pipelines.ingest.alerts import alerts_for_ingest
-
-    show_alerts(settings, alerts_for_ingest(summary, settings))
-
-
-def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
-    """Print every alert, then deliver them to the configured channels (if any)."""
+def show_alerts(alerted: Alerted) -> None:
+    """Print every alert raised, then say which channels did not get it."""
     from rich.markup import escape
     from rich.panel import Panel
 
-    from pipelines.platform.notify import deliver
-
-    for alert in alerts:
+    for alert in alerted.alerts:
         colour = "red" if alert.severity == "critical" else "yellow"
         errors.print(
             Panel(
@@ -179,29 +180,11 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
                 expand=False,
             )
         )
-    for delivery in deliver(alerts, settings.alert_urls):
-        if not delivery.delivered:
-            errors.print(
-                f"[red]Alert not delivered[/red] to {delivery.channel} "
-                f"after {delivery.attempts} attempts (see the log)."
-            )
-
-
-def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) -> IngestSummary:
-    """Pull every configured BPS table and domain through the ordinary ingest."""
-    from pipelines.feeds.bps import feed as bps
-
-    if extra:
+    for delivery in alerted.undelivered:
         errors.print(
-            "`sentra ingest bps` pulls every configured BPS table and takes no landing keys; "
-            f"got {' '.join(extra)}. Ingest landed BPS responses with `sentra ingest bps/...`."
+            f"[red]Alert not delivered[/red] to {delivery.channel} "
+            f"after {delivery.attempts} attempts (see the log)."
         )
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        return ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings, advance))
-    except bps.BpsConfigError as error:
-        errors.print(f"[red]BPS configuration error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def print_ingest_summary(summary: IngestSummary) -> None:
@@ -231,19 +214,16 @@ def replay(
     run_id: RunIdOption = None,
 ) -> None:
     """Run a received file again from its raw copy (after fixing a suite or reference data)."""
-    from pipelines.ingest.engine import Ingestor, IngestSummary
+    from pipelines.app import usecases
 
-    settings = load_settings()
-    ingestor = Ingestor(settings, run_id)
     try:
-        outcome = ingestor.replay(sha256)
+        run = usecases.replay(load_settings(), run_id, [sha256])
     except LookupError as error:
         errors.print(f"[red]{error}[/red]. `sentra status` lists quarantined files.")
         raise typer.Exit(EXIT_USAGE) from error
-    summary = IngestSummary(run_id=ingestor.run_id, outcomes=[outcome])
-    print_ingest_summary(summary)
-    raise_alerts(settings, summary)
-    raise typer.Exit(summary.exit_code)
+    print_ingest_summary(run.summary)
+    show_alerts(run.alerted)
+    raise typer.Exit(run.summary.exit_code)
 
 
 @app.command()
@@ -256,12 +236,13 @@ def build(
 
 
 def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
+    from pipelines.app import usecases
     from pipelines.lake.ledger import new_run_id
-    from pipelines.marts.build import MartsCheckError, build_and_publish
+    from pipelines.marts.build import MartsCheckError
 
     try:
         with console.status("building marts ..."):
-            result = build_and_publish(settings, run_id or new_run_id(), force=force)
+            result = usecases.build(settings, run_id or new_run_id(), force=force)
     except MartsCheckError as error:
         errors.print(
             f"[red]Marts not published:[/red] {error}. "
@@ -319,17 +300,15 @@ def status() -> None:
 @app.command()
 def freshness() -> None:
     """Check every feed's freshness contract; alert and exit 1 when something is overdue."""
-    from pipelines.ingest.freshness import check_freshness
+    from pipelines.app import usecases
 
-    settings = load_settings()
-    report = check_freshness(settings)
-    for source, (fresh, overdue) in sorted(report.summary().items()):
+    run = usecases.watch_freshness(load_settings())
+    for source, (fresh, overdue) in sorted(run.report.summary().items()):
         console.print(f"{source}: {fresh} fresh, {overdue} overdue")
-    alert = report.alert()
-    if alert is None:
+    if not run.alerted.alerts:
         console.print("Every feed is within its freshness contract.")
         return
-    show_alerts(settings, [alert])
+    show_alerts(run.alerted)
     raise typer.Exit(EXIT_DATA_FAILED)
 
 

@@ -90,12 +90,10 @@ def convert(path: Path, target: Path) -> int:
     """The marketplace feed's conversion, as the handler runs it."""
     from pipelines.feeds.marketplace.convert import ConversionContext, convert
     from pipelines.feeds.marketplace.layouts import recognise_export
-    from pipelines.platform.settings import PROJECT_ROOT
+    from pipelines.platform.settings import SQL_DIR
 
     now = datetime.now(UTC)
-    context = ConversionContext(
-        PROJECT_ROOT / "sql", "benchmark-salt-0123456789", "0" * 64, SHOP, now, now
-    )
+    context = ConversionContext(SQL_DIR, "benchmark-salt-0123456789", "0" * 64, SHOP, now, now)
     export = recognise_export(f"{SHOP}/export.csv", path)
     return convert(export, context, target).rows
 

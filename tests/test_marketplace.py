@@ -23,7 +23,7 @@ from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.lake.ledger import Ledger
 from pipelines.marts.build import build_and_publish
 from pipelines.platform.duckdb import connect
-from pipelines.platform.settings import PROJECT_ROOT, Settings
+from pipelines.platform.settings import EXPECTATIONS_DIR, SQL_DIR, Settings
 from pipelines.quality.validation import Validator
 from pipelines.samples.marketplace import MarketplaceScale, write_marketplace_samples
 from pipelines.samples.registry import build_registry
@@ -49,7 +49,7 @@ ESMART = "marketplace/esmart"
 @pytest.fixture(scope="module")
 def validator() -> Validator:
     # One GX context for the module: building one costs seconds.
-    return Validator(PROJECT_ROOT / "expectations")
+    return Validator(EXPECTATIONS_DIR)
 
 
 def ingest(settings: Settings, validator: Validator) -> IngestSummary:
@@ -69,9 +69,7 @@ def converted(tmp_path: Path, key: str, data: bytes) -> list[dict[str, Any]]:
     path = tmp_path / "landed"
     path.write_bytes(data)
     now = datetime(2026, 6, 30, tzinfo=UTC)
-    context = ConversionContext(
-        PROJECT_ROOT / "sql", "test-salt-0123456789", "0" * 64, key, now, now
-    )
+    context = ConversionContext(SQL_DIR, "test-salt-0123456789", "0" * 64, key, now, now)
     target = tmp_path / "converted.parquet"
     conversion = convert(recognise_export(key, path), context, target)
     rows = pq.read_table(target).to_pylist()
@@ -585,9 +583,7 @@ def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path
     # Small read buffers: a file of a few MB is then read by several threads at once.
     small = export.reader.replace(")", ", buffer_size = 65536, max_line_size = 32768)")
     now = datetime(2026, 6, 30, tzinfo=UTC)
-    context = ConversionContext(
-        PROJECT_ROOT / "sql", "salt-0123456789abcdef", "0" * 64, "k", now, now
-    )
+    context = ConversionContext(SQL_DIR, "salt-0123456789abcdef", "0" * 64, "k", now, now)
     target = tmp_path / "out.parquet"
 
     convert(dataclasses.replace(export, reader=small), context, target)

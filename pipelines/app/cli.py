@@ -76,8 +76,17 @@ def sample(
     ] = True,
 ) -> None:
     """Write realistic sample feeds into the landing store."""
-    from pipelines.samples.landing import write_samples
-    from pipelines.samples.registry import SCALES
+    try:
+        from pipelines.samples.landing import write_samples
+        from pipelines.samples.registry import SCALES
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("pipelines.samples"):
+            raise
+        errors.print(
+            "[red]The sample generators are not installed here:[/red] they ship with the "
+            "source checkout (`make demo`), not with the production wheel."
+        )
+        raise typer.Exit(EXIT_USAGE) from None
 
     if scale not in SCALES:
         errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")

@@ -18,7 +18,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+
+def bundled(name: str) -> Path:
+    """A top-level folder of the repository that the pipeline reads at run time (sql/, ...).
+
+    The wheel carries it inside the package (``pipelines/_bundled/<name>``, see pyproject.toml),
+    so an installed pipeline needs no checkout; in a checkout it is read where it lies.
+    """
+    inside = PACKAGE_ROOT / "_bundled" / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+SQL_DIR = bundled("sql")
+EXPECTATIONS_DIR = bundled("expectations")
 # Public on purpose: the demo and the tests need no secret. Production sets SENTRA_PII_SALT.
 DEMO_PII_SALT = "sentra-demo-salt-not-secret"
 
@@ -53,11 +68,11 @@ class Settings(BaseSettings):
     )
 
     expectations_dir: Path = Field(
-        default=PROJECT_ROOT / "expectations",
+        default=EXPECTATIONS_DIR,
         description="Great Expectations suites (JSON), one per dataset.",
     )
     sql_dir: Path = Field(
-        default=PROJECT_ROOT / "sql",
+        default=SQL_DIR,
         description="The SQL models that build the marts (staging, intermediate, marts).",
     )
 

@@ -77,6 +77,7 @@ airflow: setup
 	SENTRA_LANDING=$${SENTRA_LANDING:-$(CURDIR)/data/landing} \
 	SENTRA_LAKE=$${SENTRA_LAKE:-$(CURDIR)/data/lake} \
 	SENTRA_WAREHOUSE=$${SENTRA_WAREHOUSE:-$(CURDIR)/data/warehouse/sentra.duckdb} \
+	SENTRA_ALLOW_DEMO_SALT=$${SENTRA_ALLOW_DEMO_SALT:-true} \
 	$(UV) run airflow standalone
 
 # The end-to-end tests with a real scheduler, triggerer and moto server (a few minutes).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from pipelines.platform.settings import Settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests ingest invented buyers: the public demo salt is allowed, in subprocesses too.
+
+    The test of the refusal itself asks for ``allow_demo_salt=False`` explicitly.
+    """
+    os.environ.setdefault("SENTRA_ALLOW_DEMO_SALT", "true")
 
 
 def _free_port() -> int:

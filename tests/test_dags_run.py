@@ -63,6 +63,8 @@ def run_scenarios(root: Path) -> dict[str, Any]:
         SENTRA_LAKE=str(root / "lake"),
         SENTRA_WAREHOUSE=str(root / "warehouse" / "sentra.duckdb"),
         SENTRA_AS_OF=TEST_AS_OF.isoformat(),
+        # As in production: a secret salt, not the public demo one (which ingest refuses).
+        SENTRA_PII_SALT="dag-tests-secret-salt-0123456789abcdef",
     )
     output = root / "scenarios.json"
     script = PROJECT / "tests" / "airflow" / "dag_scenarios.py"

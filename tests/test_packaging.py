@@ -63,6 +63,7 @@ def test_an_installed_wheel_ingests_and_builds_without_the_checkout(
         "SENTRA_LAKE": str(tmp_path / "lake"),
         "SENTRA_WAREHOUSE": str(tmp_path / "warehouse" / "sentra.duckdb"),
         "SENTRA_AS_OF": "2026-06-30",
+        "SENTRA_PII_SALT": "packaging-test-secret-salt-0123456789",
     }
 
     def sentra(*args: str) -> subprocess.CompletedProcess[str]:

@@ -58,6 +58,7 @@ def ingest(
     alert_footer: str = "",
 ) -> IngestRun:
     """Ingest every landed file the ledger has not settled (or the landing keys given)."""
+    settings.refuse_demo_salt()
     ingestor = Ingestor(settings, run_id)
     return alert_ingest(settings, ingestor.run(keys, progress), alert_footer)
 
@@ -70,6 +71,7 @@ def pull_bps(
     alert_footer: str = "",
 ) -> IngestRun:
     """Pull every configured BPS table from the Web API and ingest each answer."""
+    settings.refuse_demo_salt()
     ingestor = Ingestor(settings, run_id)
     summary = ingestor.ingest_pulled(pulled_releases(settings, progress))
     return alert_ingest(settings, summary, alert_footer)
@@ -88,6 +90,7 @@ def replay(
     By sha256 (or a unique prefix) from the raw copy in the lake, so the landed file may be long
     gone; by landing key from the landing store as it is now. The ledger keeps both outcomes.
     """
+    settings.refuse_demo_salt()
     ingestor = Ingestor(settings, run_id)
     summary = IngestSummary(run_id=ingestor.run_id)
     summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]

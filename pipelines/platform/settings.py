@@ -38,6 +38,10 @@ EXPECTATIONS_DIR = bundled("expectations")
 DEMO_PII_SALT = "sentra-demo-salt-not-secret"
 
 
+class ConfigurationError(ValueError):
+    """The settings are valid but not fit for what was asked; the message says what to set."""
+
+
 class Settings(BaseSettings):
     """Where feeds land, where the lake lives and where the published marts go."""
 
@@ -116,10 +120,25 @@ class Settings(BaseSettings):
         default=SecretStr(DEMO_PII_SALT),
         description="Secret mixed into the hash that replaces marketplace buyer identifiers (so "
         "distinct buyers can be counted without keeping who they are). The default is public "
-        "and only fit for the demo (ingest warns while it is in use): set a long random secret "
-        "in production (e.g. `openssl rand -hex 32`) and keep it, since a new salt makes every "
-        "buyer look new.",
+        "and only fit for the demo (ingest refuses it elsewhere, see allow_demo_salt): set a "
+        "long random secret in production (e.g. `openssl rand -hex 32`) and keep it, since a new "
+        "salt makes every buyer look new.",
     )
+    allow_demo_salt: bool = Field(
+        default=False,
+        description="Let ingest run with the public demo salt outside `sentra demo` (a throwaway "
+        "test environment). Without it, ingest refuses the demo salt.",
+    )
+
+    def refuse_demo_salt(self) -> None:
+        """Outside the demo, buyer ids must never be hashed with the salt everyone can read."""
+        if self.pii_salt.get_secret_value() == DEMO_PII_SALT and not self.allow_demo_salt:
+            raise ConfigurationError(
+                "SENTRA_PII_SALT is the public demo value, so marketplace buyer hashes could be "
+                "recomputed by anyone who knows a buyer's username. Set SENTRA_PII_SALT to a long "
+                "random secret (e.g. `openssl rand -hex 32`) and keep it; for a throwaway test "
+                "environment set SENTRA_ALLOW_DEMO_SALT=true instead. (`sentra demo` allows it.)"
+            )
 
     @field_validator("landing", "lake")
     @classmethod

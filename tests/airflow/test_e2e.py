@@ -62,6 +62,8 @@ def sentra_env(landing: str, lake: str, tmp_path: Path, **extra: str) -> dict[st
         "SENTRA_LAKE": lake,
         "SENTRA_WAREHOUSE": str(tmp_path / "warehouse" / "sentra.duckdb"),
         "SENTRA_AS_OF": TEST_AS_OF.isoformat(),
+        # As in production: a secret salt, not the public demo one (which ingest refuses).
+        "SENTRA_PII_SALT": "e2e-tests-secret-salt-0123456789abcdef",
         **extra,
     }
 

@@ -193,14 +193,16 @@ def validated_extra(summary: dict[str, Any]) -> dict[str, Any]:
 
 def raise_on_problems(summary: dict[str, Any]) -> None:
     """Fail the run (red in the UI) when a file was quarantined or failed; alerts went already."""
-    bad = [item for item in summary["files"] if item["status"] in ("quarantined", "failed")]
+    problems = ("quarantined", "failed", "parked")
+    bad = [item for item in summary["files"] if item["status"] in problems]
     if bad:
         lines = [f"{item['status']}: {item['key']} - {item['message']}" for item in bad]
         raise AlertedFailure(
             f"{len(bad)} file(s) not published:\n"
             + "\n".join(lines)
             + "\nQuarantined: read the report, fix the file and land it again (or fix the suite "
-            "and replay it with the sentra_reprocess DAG). Failed: retried on the next ingest."
+            "and replay it with the sentra_reprocess DAG). Failed: retried on the next ingest. "
+            "Parked (failed too often in a row): fix the cause, then replay it."
         )
 
 

@@ -204,7 +204,13 @@ def print_ingest_summary(summary: IngestSummary) -> None:
     table = Table(title=f"Ingest run {summary.run_id}", show_lines=False)
     for column in ("file", "status", "rows", "what happened"):
         table.add_column(column)
-    colours = {"ingested": "green", "quarantined": "yellow", "failed": "red", "skipped": "dim"}
+    colours = {
+        "ingested": "green",
+        "quarantined": "yellow",
+        "failed": "red",
+        "parked": "red",
+        "skipped": "dim",
+    }
     for outcome in summary.outcomes:
         detail = outcome.message + (f"\nreport: {outcome.report_key}" if outcome.report_key else "")
         table.add_row(
@@ -279,12 +285,11 @@ def status() -> None:
 
     report = collect_status(load_settings())
     table = Table(title="Ledger (latest status of each received file)")
-    for column in ("source", "ingested", "quarantined", "failed"):
+    statuses = ("ingested", "quarantined", "failed", "parked")
+    for column in ("source", *statuses):
         table.add_column(column)
     for source, counts in sorted(report.by_source.items()):
-        table.add_row(
-            source, *(str(counts.get(s, 0)) for s in ("ingested", "quarantined", "failed"))
-        )
+        table.add_row(source, *(str(counts.get(status, 0)) for status in statuses))
     console.print(table)
     for item in report.quarantined:
         console.print(
@@ -298,6 +303,11 @@ def status() -> None:
         )
     for item in report.failed:
         console.print(f"[red]failed[/red] {item.original_name} ({item.sha256[:12]}): {item.error}")
+    for item in report.parked:
+        console.print(
+            f"[red]parked[/red] {item.original_name} ({item.sha256[:12]}): {item.error}\n"
+            f"  not retried; fix the cause, then: sentra replay {item.sha256[:12]}"
+        )
     if report.freshness is not None:
         for source, (fresh, overdue) in sorted(report.freshness.summary().items()):
             colour = "yellow" if overdue else "green"
@@ -343,7 +353,7 @@ def demo(
     settings = load_settings().model_copy(update={"allow_demo_salt": True})
     run_id = new_run_id()
     summary = run_ingest(settings, None, run_id)
-    if summary.count("failed"):
+    if summary.count("failed") or summary.count("parked"):
         raise typer.Exit(EXIT_DATA_FAILED)
     if summary.count("quarantined"):
         console.print(

@@ -21,6 +21,7 @@ class StatusReport:
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     quarantined: list[LedgerRecord] = field(default_factory=list)
     failed: list[LedgerRecord] = field(default_factory=list)
+    parked: list[LedgerRecord] = field(default_factory=list)
     rows_quarantined: list[LedgerRecord] = field(default_factory=list)
     latest_publish: PublishRecord | None = None
     freshness: FreshnessReport | None = None
@@ -35,7 +36,7 @@ def collect_status(settings: Settings) -> StatusReport:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in ledger.latest_entries().values():
         counts[entry.source][entry.status] += 1
-        if entry.status in ("quarantined", "failed"):
+        if entry.status in ("quarantined", "failed", "parked"):
             getattr(report, entry.status).append(ledger.read(entry))
         elif (record := ledger.read(entry)).rows_rejected:
             report.rows_quarantined.append(record)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from pipelines.lake.ledger import LedgerRecord
     from pipelines.platform.settings import Settings
-    from pipelines.quality.policy import SourcePolicy
+    from pipelines.quality.policy import ParserLimits, SourcePolicy
     from pipelines.quality.quarantine import QuarantineReport
     from pipelines.quality.validation import ValidationOutcome, Validator
 
@@ -141,6 +141,8 @@ class FeedContext:
     load_validator: Callable[[], Validator]
     load_previous_rows: Callable[[], Mapping[str, int]]
     """The latest ingested ``ROWS_BY_SCOPE`` of the source, merged over its files."""
+    limits: ParserLimits
+    """Sizes past which a file is a data problem (quarantined, the limit named)."""
 
     @property
     def validator(self) -> Validator:

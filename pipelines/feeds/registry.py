@@ -38,6 +38,7 @@ from pipelines.feeds.formats import (
     parse_year,
     sniff_delimiter,
 )
+from pipelines.quality.policy import ParserLimits
 from pipelines.quality.quarantine import CellProblem
 from pipelines.reference.regions import RegionDirectory, load_regions, normalise_place_name
 
@@ -114,6 +115,7 @@ REQUIRED_SENTRA_FIELDS = (
     "status",
 )
 REQUIRED_MEMBER_FIELDS = ("id_ikm", "id_sentra")
+DEFAULT_LIMITS = ParserLimits()
 HEADER_SCAN_ROWS = 15
 MIN_RECOGNISED_HEADERS = 3
 
@@ -149,16 +151,19 @@ class SheetTable:
         return row[index] if index is not None and index < len(row) else None
 
 
-def parse_registry_file(name: str, data: bytes, fallback_period: str) -> RegistryParse:
+def parse_registry_file(
+    name: str, data: bytes, fallback_period: str, limits: ParserLimits = DEFAULT_LIMITS
+) -> RegistryParse:
     """Read one landed registry file (CSV or XLSX, detected from content) into typed tables.
 
     ``fallback_period`` (usually the landing year) is the reporting period of a file that has
-    neither a period column nor survey dates.
+    neither a period column nor survey dates. A file past one of ``limits`` is a format error
+    naming the limit and where it was crossed.
     """
     result = RegistryParse()
     sentra_tables: list[SheetTable] = []
     member_tables: list[SheetTable] = []
-    for sheet, rows in read_sheets(name, data):
+    for sheet, rows in read_sheets(name, data, limits):
         if (table := find_table(sheet, rows, SENTRA_HEADERS)) and is_sentra_table(table):
             sentra_tables.append(table)
         elif (table := find_table(sheet, rows, MEMBER_HEADERS)) and is_member_table(table):
@@ -188,18 +193,20 @@ def parse_registry_file(name: str, data: bytes, fallback_period: str) -> Registr
     return result
 
 
-def read_sheets(name: str, data: bytes) -> Iterator[tuple[str | None, list[list[Any]]]]:
+def read_sheets(
+    name: str, data: bytes, limits: ParserLimits
+) -> Iterator[tuple[str | None, list[list[Any]]]]:
     if data.startswith(b"PK\x03\x04"):
-        yield from read_xlsx(name, data)
+        yield from read_xlsx(name, data, limits)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise RegistryFormatError(
             f"{name}: this is an old binary Excel (.xls) file; save it as .xlsx or CSV and resend."
         )
     else:
-        yield None, read_csv_rows(name, data)
+        yield None, read_csv_rows(name, data, limits)
 
 
-def read_csv_rows(name: str, data: bytes) -> list[list[Any]]:
+def read_csv_rows(name: str, data: bytes, limits: ParserLimits) -> list[list[Any]]:
     if b"\x00" in data[:4096]:
         raise RegistryFormatError(f"{name}: binary content, not a CSV or XLSX file.")
     text = decode_text(data)
@@ -207,21 +214,71 @@ def read_csv_rows(name: str, data: bytes) -> list[list[Any]]:
     lines = text.splitlines()
     first_tabular = next((i for i, line in enumerate(lines) if re.search(r"[,;\t|]", line)), 0)
     delimiter = sniff_delimiter("\n".join(lines[first_tabular : first_tabular + 50]))
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[Any]] = []
+    # The csv module's cell limit is process-wide; every registry read sets its own.
+    csv.field_size_limit(limits.max_field_bytes)
+    try:
+        for row in reader:
+            where = f"{name}: line {reader.line_num}"
+            check_row(where, row, len(rows) + 1, limits)
+            rows.append(row)
+    except csv.Error as error:
+        raise RegistryFormatError(
+            f"{name}: line {reader.line_num}: {error} - a cell longer than max_field_bytes "
+            f"({limits.max_field_bytes:,} bytes, limits in pipelines/config/quality.yaml) or an "
+            "unclosed quote. Fix the line and resend the file."
+        ) from None
+    return rows
 
 
-def read_xlsx(name: str, data: bytes) -> Iterator[tuple[str, list[list[Any]]]]:
+def check_row(where: str, row: list[Any], number: int, limits: ParserLimits) -> None:
+    """Refuse a row past the parser limits, saying which limit and where."""
+    if number > limits.max_rows:
+        raise RegistryFormatError(
+            f"{where}: more than max_rows ({limits.max_rows:,}) rows (limits in "
+            "pipelines/config/quality.yaml); split the file or raise the limit."
+        )
+    if len(row) > limits.max_columns:
+        raise RegistryFormatError(
+            f"{where}: {len(row):,} cells, more than max_columns ({limits.max_columns:,}, limits "
+            "in pipelines/config/quality.yaml); check the delimiter or remove the empty columns."
+        )
+
+
+def read_xlsx(
+    name: str, data: bytes, limits: ParserLimits
+) -> Iterator[tuple[str, list[list[Any]]]]:
     import zipfile
 
     from openpyxl import load_workbook
 
+    try:
+        unzipped = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise RegistryFormatError(f"{name}: not a readable XLSX workbook ({error}).") from error
+    if unzipped > limits.max_xlsx_uncompressed_bytes:
+        raise RegistryFormatError(
+            f"{name}: the workbook unzips to {unzipped:,} bytes, more than "
+            f"max_xlsx_uncompressed_bytes ({limits.max_xlsx_uncompressed_bytes:,}, limits in "
+            "pipelines/config/quality.yaml); send the registry sheets only, or as CSV."
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise RegistryFormatError(f"{name}: not a readable XLSX workbook ({error}).") from error
     try:
         for sheet in workbook.worksheets:
-            yield sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)]
+            rows: list[list[Any]] = []
+            for row in sheet.iter_rows(values_only=True):
+                check_row(
+                    f"{name}: sheet {sheet.title!r}, row {len(rows) + 1}",
+                    list(row),
+                    len(rows) + 1,
+                    limits,
+                )
+                rows.append(list(row))
+            yield sheet.title, rows
     finally:
         workbook.close()
 
@@ -514,7 +571,9 @@ def process_registry_file(context: FeedContext, landed: LandedFile) -> FeedResul
     """
     report = context.new_report()
     try:
-        parsed = parse_registry_file(landed.key, landed.data, str(landed.landed_at.year))
+        parsed = parse_registry_file(
+            landed.key, landed.data, str(landed.landed_at.year), context.limits
+        )
     except RegistryFormatError as error:
         report.file_error = str(error)
         return FeedResult(report=report)

@@ -30,10 +30,17 @@ def alerts_for_ingest(summary: IngestSummary, settings: Settings) -> list[Alert]
 
 
 def alert_for_outcome(outcome: FileOutcome, serving: PublishRecord | None) -> Alert | None:
-    if outcome.status == "failed":
+    if outcome.status == "parked":
         return Alert(
             "critical",
-            f"{outcome.source or 'feed'} file failed: {outcome.key}",
+            f"{outcome.source or 'feed'} file parked, {outcome.attempt} failures: {outcome.key}",
+            "\n".join([*identity(outcome), "", outcome.message, "", serving_line(serving)]),
+        )
+    if outcome.status == "failed" and outcome.attempt <= 1:
+        # Retried by the next ingest; said once, and again only if it ends up parked.
+        return Alert(
+            "warning",
+            f"{outcome.source or 'feed'} file failed, will be retried: {outcome.key}",
             "\n".join([*identity(outcome), "", outcome.message, "", serving_line(serving)]),
         )
     if outcome.status == "quarantined" and outcome.report is not None:

@@ -61,6 +61,8 @@ class FileOutcome:
     warnings: tuple[str, ...] = ()
     source: str = ""
     data_docs: tuple[str, ...] = ()
+    attempt: int = 0
+    """For a failed or parked file: how many times in a row its ingest has failed."""
 
 
 @dataclass
@@ -73,8 +75,9 @@ class IngestSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when everything new was ingested, 1 when any file was quarantined or failed."""
-        return 1 if self.count("quarantined") or self.count("failed") else 0
+        """0 when everything new was ingested, 1 when any file was quarantined, failed or parked."""
+        problems = ("quarantined", "failed", "parked")
+        return 1 if any(self.count(status) for status in problems) else 0
 
 
 class Ingestor:
@@ -230,16 +233,34 @@ class Ingestor:
                     path.unlink(missing_ok=True)
         except Exception as error:  # one bad file must not stop the others
             log.exception("ingest of %s failed", landed.key)
-            self.record(
-                landed, received_at, raw_key, "failed", error=f"{type(error).__name__}: {error}"
+            return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
+
+    def fail(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, error: str
+    ) -> FileOutcome:
+        """An operational failure: retried by the next ingest, or parked after too many.
+
+        Data problems never come here: a handler reports them and the file is quarantined.
+        """
+        limit = load_policy(self.settings.quality_policy).max_failed_attempts
+        attempt = self.ledger.failures_in_a_row(landed.source, landed.sha256) + 1
+        if attempt >= limit:
+            self.record(landed, received_at, raw_key, "parked", error=error)
+            message = (
+                f"parked after {attempt} failed attempts in a row; last error: {error}. The raw "
+                f"copy is kept; fix the cause, then run `sentra replay {landed.sha256[:12]}`"
             )
             return FileOutcome(
-                landed.key,
-                sha256,
-                "failed",
-                f"internal error ({type(error).__name__}: {error}); the raw copy "
-                f"is kept and the file will be retried on the next ingest",
+                landed.key, landed.sha256, "parked", message, source=landed.source, attempt=attempt
             )
+        self.record(landed, received_at, raw_key, "failed", error=error)
+        message = (
+            f"internal error ({error}); attempt {attempt} of {limit}: the raw copy is kept and "
+            "the file will be retried on the next ingest"
+        )
+        return FileOutcome(
+            landed.key, landed.sha256, "failed", message, source=landed.source, attempt=attempt
+        )
 
     def process(self, landed: LandedFile) -> FeedResult:
         return FEEDS[landed.source].process(self.feed_context(landed), landed)
@@ -252,6 +273,7 @@ class Ingestor:
             new_report=lambda: self.new_report(landed),
             load_validator=lambda: self.validator,
             load_previous_rows=lambda: self.ledger.latest_metric(landed.source, ROWS_BY_SCOPE),
+            limits=load_policy(self.settings.quality_policy).limits,
         )
 
     def settle(

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
 
-LedgerStatus = Literal["ingested", "quarantined", "failed"]
-# A settled file is never ingested again; a failed one (a crash, a storage error) is retried.
-SETTLED_STATUSES: frozenset[str] = frozenset({"ingested", "quarantined"})
+LedgerStatus = Literal["ingested", "quarantined", "failed", "parked"]
+# A settled file is never ingested again unless replayed; a failed one (a crash, a storage error)
+# is retried, until it has failed too often in a row and is parked.
+SETTLED_STATUSES: frozenset[str] = frozenset({"ingested", "quarantined", "parked"})
 LEDGER_PREFIX = "ledger"
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,9 @@ class LedgerRecord:
     report_key: str | None = None
     warnings: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    """Figures later checks compare against, e.g. ``rows_by_scope`` for volume checks."""
     data_docs: list[str] = field(default_factory=list)
     """Lake keys of the GX Data Docs pages of this run's validation of the file."""
-    """Figures later checks compare against, e.g. ``rows_by_province`` for volume checks."""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True).encode()
@@ -117,6 +118,17 @@ class Ledger:
             for sha, entry in self.latest_entries(source).items()
             if entry.status in SETTLED_STATUSES
         }
+
+    def failures_in_a_row(self, source: str, sha256: str) -> int:
+        """How many of the file's latest records are failures, counted back to anything else."""
+        prefix = f"{LEDGER_PREFIX}/{source}/{sha256}/"
+        entries = [e for obj in self._lake.list(prefix) if (e := parse_record_key(obj.key))]
+        failures = 0
+        for entry in sorted(entries, key=lambda e: (e.received_at, e.key), reverse=True):
+            if entry.status != "failed":
+                break
+            failures += 1
+        return failures
 
     def history(self, sha256_prefix: str) -> list[LedgerEntry]:
         """Every record of the file whose sha256 starts with the prefix, oldest first.

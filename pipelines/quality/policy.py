@@ -24,10 +24,35 @@ class SourcePolicy(BaseModel):
     """The longest a source (or one of its provinces or shops) may go without a new file."""
 
 
+class ParserLimits(BaseModel):
+    """How large a landed file may be before it is refused as a data problem (never a crash).
+
+    Each limit is named in the quarantine report of a file that exceeds it, so an office knows
+    what to split or fix, and an operator which value to raise here.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_field_bytes: int = Field(default=1 << 20, gt=0)
+    """One CSV cell (a 40 MB cell is a damaged file, not a long name)."""
+    max_line_bytes: int = Field(default=2 << 20, gt=0)
+    """One CSV line, quotes included."""
+    max_columns: int = Field(default=500, gt=0)
+    """Cells in one row of a registry table."""
+    max_rows: int = Field(default=2_000_000, gt=0)
+    """Rows in one registry file or sheet (a national registry has ~300,000 member rows)."""
+    max_xlsx_uncompressed_bytes: int = Field(default=512 << 20, gt=0)
+    """The unzipped size of an XLSX workbook (a zip bomb is refused before it is opened)."""
+
+
 class QualityPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: dict[str, SourcePolicy]
+    limits: ParserLimits = ParserLimits()
+    max_failed_attempts: int = Field(default=3, gt=0)
+    """A file whose ingest fails this many times in a row (an operational error each time) is
+    parked: recorded with its last error, alerted once, and not tried again until replayed."""
 
     def for_source(self, source: str) -> SourcePolicy:
         try:

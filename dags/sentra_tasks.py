@@ -227,7 +227,8 @@ def alert_data_problems(summary: IngestSummary, config: Settings, context: Conte
 
 def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
-    from pipelines.marts.build import MartsCheckError, build_and_publish
+    from pipelines.marts.publish import build_and_publish
+    from pipelines.marts.schema import MartsCheckError
 
     events = triggering_events(context)
     try:

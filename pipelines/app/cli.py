@@ -17,7 +17,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from pipelines.ingest.engine import Ingestor, IngestSummary, ProgressCallback
-    from pipelines.marts.build import BuildResult
+    from pipelines.marts.publish import BuildResult
     from pipelines.platform.notify import Alert
     from pipelines.platform.settings import Settings
 
@@ -255,7 +255,8 @@ def build(
 
 def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
     from pipelines.lake.ledger import new_run_id
-    from pipelines.marts.build import MartsCheckError, build_and_publish
+    from pipelines.marts.publish import build_and_publish
+    from pipelines.marts.schema import MartsCheckError
 
     try:
         with console.status("building marts ..."):

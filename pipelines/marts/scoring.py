@@ -2,7 +2,8 @@
 
 The score itself is SQL (``sql/intermediate/int_sentra_*.sql``, ``sql/marts/``); this module
 validates the configuration, hands it to DuckDB as variables and small tables, and schedules
-eligible sentra into revitalisation years, which is an allocation, not a query.
+eligible sentra into revitalisation years, which is an allocation, not a query: the rows of the
+Python model ``int_sentra_phase_plan`` (declared in ``publish``, run by ``runner``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -240,3 +241,24 @@ def test_models_that_read_each_other_are_named_in_the_error(tmp_path: Path) -> N
     cycle = str(error.value).split(": ", 1)[1].split(" -> ")
     assert sorted(cycle[:-1]) == ["stg_a", "stg_b", "stg_c"]
     assert cycle[0] == cycle[-1]
+
+
+@pytest.mark.parametrize(
+    ("tests", "error"),
+    [
+        ("[unique, not_nul]", "unknown data test 'not_nul'"),
+        ("[{accepted_values: {value: [a]}}]", "accepted_values does not take ['value']"),
+        ("[{unique: {config: {where: 'x > 1'}}}]", "unique does not take ['config']"),
+        ("[{relationships: {to: dim_region, field: code}}]", "relationships needs 'to: ref("),
+    ],
+)
+def test_a_data_test_that_cannot_run_as_written_is_refused(
+    tmp_path: Path, tests: str, error: str
+) -> None:
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "schema.yml").write_text(
+        "models:\n  - name: dim_x\n    description: X.\n    columns:\n"
+        f"      - name: code\n        description: A code.\n        data_tests: {tests}\n"
+    )
+    with pytest.raises(MartsCheckError, match=re.escape(error)):
+        load_table_specs(tmp_path)

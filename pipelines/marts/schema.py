@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
 SCHEMA_FILE = "schema.yml"  # in <sql>/marts/
 DOCUMENTED_SCHEMAS = ("marts", "meta")
-TEST_KINDS = ("unique", "not_null", "accepted_values", "relationships")
+# The generic tests and the parameters each takes. dbt's test configs (where, severity, ...)
+# are refused rather than ignored: a test that silently checks less than it says is worse.
+TEST_PARAMETERS: dict[str, frozenset[str]] = {
+    "unique": frozenset(),
+    "not_null": frozenset(),
+    "accepted_values": frozenset({"values"}),
+    "relationships": frozenset({"to", "field"}),
+}
+TEST_KINDS = tuple(TEST_PARAMETERS)
 REF = re.compile(r"""^ref\(\s*['"](\w+)['"]\s*\)$""")  # dbt's ref('model')
 
 
@@ -109,6 +117,8 @@ def table_spec(entry: object, where: str) -> TableSpec:
         name = column["name"]
         if name in columns:
             raise MartsCheckError(f"{where}: column {name} is described twice")
+        if "data_tests" in column and "tests" in column:
+            raise MartsCheckError(f"{where}: column {name} has both data_tests and tests")
         tests = column.get("data_tests", column.get("tests")) or []
         if not isinstance(tests, list):
             raise MartsCheckError(f"{where}: data_tests of column {name} must be a list")
@@ -140,6 +150,9 @@ def data_test(entry: object, where: str) -> DataTest:
     if not isinstance(parameters, dict):
         raise MartsCheckError(f"{where}: the parameters of {kind} must be a mapping")
     arguments: dict[str, Any] = parameters.get("arguments", parameters)
+    unsupported = set(arguments) - TEST_PARAMETERS[kind]
+    if unsupported:
+        raise MartsCheckError(f"{where}: {kind} does not take {sorted(unsupported)}")
     if kind == "accepted_values":
         values = arguments.get("values")
         if not isinstance(values, list) or not values:

@@ -212,7 +212,7 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
 def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
     from pipelines.app import usecases
-    from pipelines.marts.build import MartsCheckError
+    from pipelines.marts.schema import MartsCheckError
 
     events = triggering_events(context)
     try:

@@ -15,7 +15,7 @@ import pytest
 from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
-from pipelines.marts.build import build_and_publish
+from pipelines.marts.publish import build_and_publish
 from pipelines.platform.notify import Alert, deliver
 from pipelines.platform.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx

@@ -16,14 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.ingest.engine import Ingestor
-from pipelines.marts.build import (
-    STORAGE_VERSION,
-    MartsCheckError,
-    build_and_publish,
-    connect,
-    documentation_file,
-    parquet_dir,
-)
+from pipelines.marts.publish import STORAGE_VERSION, build_and_publish, parquet_dir
+from pipelines.marts.schema import MartsCheckError, schema_file
+from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from tests.conftest import local_settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
@@ -87,7 +82,7 @@ def sql_dir_with(settings: Settings, tmp_path: Path, marts: dict[str, str], docs
     shutil.copytree(settings.sql_dir, sql)
     for name, query in marts.items():
         (sql / "marts" / f"{name}.sql").write_text(query)
-    schema = documentation_file(sql)
+    schema = schema_file(sql)
     schema.write_text(schema.read_text() + docs)
     return settings.model_copy(update={"sql_dir": sql})
 

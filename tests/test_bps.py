@@ -16,7 +16,7 @@ from pipelines.app.cli import app
 from pipelines.feeds.bps import feed as bps
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
-from pipelines.marts.build import build_and_publish
+from pipelines.marts.publish import build_and_publish
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from pipelines.samples.bps import bps_sample_files, encode

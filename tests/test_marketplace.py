@@ -21,7 +21,7 @@ from pipelines.feeds.marketplace.layouts import (
 from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.lake.ledger import Ledger
-from pipelines.marts.build import build_and_publish
+from pipelines.marts.publish import build_and_publish
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import EXPECTATIONS_DIR, SQL_DIR, Settings
 from pipelines.quality.validation import Validator

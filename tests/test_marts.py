@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from pipelines.ingest.engine import Ingestor
-from pipelines.marts.build import MartsCheckError, build_and_publish, load_models
+from pipelines.marts.checks import data_test_failures
+from pipelines.marts.publish import build_and_publish, python_models
+from pipelines.marts.runner import load_models
+from pipelines.marts.schema import MartsCheckError, built_tables, load_table_specs
+from pipelines.marts.scoring import load_scoring_config
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
+from pipelines.samples.landing import write_samples
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 
@@ -86,19 +92,79 @@ def test_a_crash_mid_build_leaves_the_published_file_untouched(
     ]
 
 
-def test_a_failed_publish_check_publishes_nothing(settings: Settings, tmp_path: Path) -> None:
+# One deliberately broken model per kind of data test: (model, text replaced, replacement, the
+# failure the publish must report).
+BROKEN_MODELS = {
+    "unique": (
+        "dim_sentra",
+        "select * from final",
+        "select * from final union all select * from final",
+        "marts.dim_sentra.sentra_id: unique failed: 5 values occur more than once, e.g. 'S34",
+    ),
+    "not_null": (
+        "dim_sentra",
+        "sentra.jumlah_ikm,",
+        "cast(null as integer) as jumlah_ikm,",
+        "marts.dim_sentra.jumlah_ikm: not_null failed: 5 rows are null",
+    ),
+    "accepted_values": (
+        "dim_sentra",
+        "sentra.status,",
+        "upper(sentra.status) as status,",
+        "marts.dim_sentra.status: accepted_values failed: 5 rows hold a value not in "
+        "['aktif', 'tidak_aktif'], e.g. 'AKTIF', 'TIDAK_AKTIF'",
+    ),
+    "relationships": (
+        "dim_sentra",
+        "sentra.kabupaten_code,",
+        "'34.99' as kabupaten_code,",
+        "marts.dim_sentra.kabupaten_code: relationships failed: 5 rows hold a value not found "
+        "in dim_region.region_code, e.g. '34.99'",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BROKEN_MODELS)
+def test_a_failing_data_test_stops_the_publish_and_names_the_offenders(
+    settings: Settings, tmp_path: Path, kind: str
+) -> None:
     ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
-    duplicated_sql = tmp_path / "sql"
-    shutil.copytree(settings.sql_dir, duplicated_sql)
-    dim = duplicated_sql / "marts" / "dim_sentra.sql"
-    dim.write_text(
-        dim.read_text().replace(
-            "select * from final", "select * from final union all select * from final"
-        )
-    )
-    with pytest.raises(MartsCheckError, match="duplicate sentra_id"):
-        build_and_publish(settings.model_copy(update={"sql_dir": duplicated_sql}), "run")
-    assert not settings.warehouse.exists()
+    build_and_publish(settings, "run-1")
+    published = settings.warehouse.read_bytes()
+    model, text, replacement, failure = BROKEN_MODELS[kind]
+    broken_sql = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir, broken_sql)
+    path = broken_sql / "marts" / f"{model}.sql"
+    assert text in path.read_text()
+    path.write_text(path.read_text().replace(text, replacement))
+
+    with pytest.raises(MartsCheckError) as error:
+        build_and_publish(settings.model_copy(update={"sql_dir": broken_sql}), "run-2")
+
+    assert failure in str(error.value)
+    assert settings.warehouse.read_bytes() == published
+
+
+def test_the_demo_build_passes_every_kind_of_data_test(settings: Settings) -> None:
+    write_samples(settings.landing_store, scale="demo")
+    Ingestor(settings).run()
+    build_and_publish(settings, "run")
+
+    specs = load_table_specs(settings.sql_dir)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        built = built_tables(con)
+        assert data_test_failures(con, built, specs) == []
+    finally:
+        con.close()
+    declared = [
+        (table, test.kind)
+        for table in built
+        for column in specs[table].columns.values()
+        for test in column.tests
+    ]
+    assert {kind for _, kind in declared} == set(BROKEN_MODELS)
+    assert ("marts.sentra_revitalisation_score", "relationships") in declared
 
 
 def test_unchanged_inputs_do_not_republish_unless_forced(settings: Settings) -> None:
@@ -119,10 +185,80 @@ def test_marts_build_before_any_file_arrives(settings: Settings) -> None:
 
 
 def test_models_are_ordered_so_each_follows_what_it_reads(settings: Settings) -> None:
-    names = [model.name for model in load_models(settings.sql_dir)]
+    config = load_scoring_config().config
+    names = [model.name for model in load_models(settings.sql_dir, python_models(config))]
     assert (
         names.index("dim_region")
         < names.index("dim_sentra")
         < names.index("sentra_revitalisation_score")
     )
     assert names.index("int_registry_submissions") < names.index("int_sentra_current")
+    # The Python model runs where its declared input and its reader put it.
+    assert (
+        names.index("int_sentra_scored")
+        < names.index("int_sentra_phase_plan")
+        < names.index("sentra_revitalisation_score")
+    )
+
+
+def write_models(sql_dir: Path, models: dict[str, str]) -> Path:
+    (sql_dir / "staging").mkdir(parents=True)
+    for name, sql in models.items():
+        (sql_dir / "staging" / f"{name}.sql").write_text(sql)
+    return sql_dir
+
+
+def test_a_model_named_in_a_comment_or_a_string_is_not_a_dependency(tmp_path: Path) -> None:
+    # Each model's text names the other, but only stg_orders reads the other: a regex over the
+    # text saw a cycle here.
+    sql_dir = write_models(
+        tmp_path / "sql",
+        {
+            "stg_shops": "-- feeds stg_orders\n"
+            "select 'not from stg_orders' as note, * from src_shops /* stg_orders */",
+            "stg_orders": "with shops as (select * from stg_shops)\nselect * from shops",
+        },
+    )
+    models = {model.name: model for model in load_models(sql_dir)}
+
+    assert models["stg_shops"].reads == {"src_shops"}
+    assert models["stg_orders"].reads == {"stg_shops"}
+    assert list(models) == ["stg_shops", "stg_orders"]  # not alphabetical: by dependency
+
+
+def test_models_that_read_each_other_are_named_in_the_error(tmp_path: Path) -> None:
+    sql_dir = write_models(
+        tmp_path / "sql",
+        {
+            "stg_a": "select * from stg_b",
+            "stg_b": "select * from stg_c",
+            "stg_c": "select * from stg_a",
+            "stg_d": "select * from stg_a",
+        },
+    )
+    with pytest.raises(ValueError, match="read each other in a circle") as error:
+        load_models(sql_dir)
+    cycle = str(error.value).split(": ", 1)[1].split(" -> ")
+    assert sorted(cycle[:-1]) == ["stg_a", "stg_b", "stg_c"]
+    assert cycle[0] == cycle[-1]
+
+
+@pytest.mark.parametrize(
+    ("tests", "error"),
+    [
+        ("[unique, not_nul]", "unknown data test 'not_nul'"),
+        ("[{accepted_values: {value: [a]}}]", "accepted_values does not take ['value']"),
+        ("[{unique: {config: {where: 'x > 1'}}}]", "unique does not take ['config']"),
+        ("[{relationships: {to: dim_region, field: code}}]", "relationships needs 'to: ref("),
+    ],
+)
+def test_a_data_test_that_cannot_run_as_written_is_refused(
+    tmp_path: Path, tests: str, error: str
+) -> None:
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "schema.yml").write_text(
+        "models:\n  - name: dim_x\n    description: X.\n    columns:\n"
+        f"      - name: code\n        description: A code.\n        data_tests: {tests}\n"
+    )
+    with pytest.raises(MartsCheckError, match=re.escape(error)):
+        load_table_specs(tmp_path)

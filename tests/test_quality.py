@@ -13,7 +13,7 @@ import pytest
 from pipelines.ingest.engine import Ingestor
 from pipelines.ingest.freshness import check_freshness
 from pipelines.lake.ledger import Ledger
-from pipelines.marts.build import build_and_publish
+from pipelines.marts.publish import build_and_publish
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from pipelines.quality.policy import load_policy

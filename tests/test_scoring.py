@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pipelines.ingest.engine import Ingestor
-from pipelines.marts.build import build_and_publish
+from pipelines.marts.publish import build_and_publish
 from pipelines.marts.scoring import Candidate, Phasing, load_scoring_config, plan_phases
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings

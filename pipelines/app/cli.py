@@ -18,7 +18,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from pipelines.app.usecases import Alerted
     from pipelines.ingest.engine import IngestSummary
-    from pipelines.marts.build import BuildResult
+    from pipelines.marts.publish import BuildResult
     from pipelines.platform.settings import Settings
 
 EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
@@ -261,7 +261,7 @@ def build(
 def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
     from pipelines.app import usecases
     from pipelines.lake.ledger import new_run_id
-    from pipelines.marts.build import MartsCheckError
+    from pipelines.marts.schema import MartsCheckError
 
     try:
         with console.status("building marts ..."):

@@ -17,7 +17,7 @@ from pipelines.feeds.bps.feed import pulled_releases
 from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.ingest.freshness import FreshnessReport, check_freshness
-from pipelines.marts.build import BuildResult, build_and_publish
+from pipelines.marts.publish import BuildResult, build_and_publish
 from pipelines.platform.notify import Alert, Delivery, deliver
 
 if TYPE_CHECKING:

@@ -2,7 +2,8 @@
 
 The score itself is SQL (``sql/intermediate/int_sentra_*.sql``, ``sql/marts/``); this module
 validates the configuration, hands it to DuckDB as variables and small tables, and schedules
-eligible sentra into revitalisation years, which is an allocation, not a query.
+eligible sentra into revitalisation years, which is an allocation, not a query: the rows of the
+Python model ``int_sentra_phase_plan`` (declared in ``publish``, run by ``runner``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 COMPONENTS = (
     "cluster_strength",
@@ -194,18 +196,18 @@ def plan_phases(candidates: list[Candidate], phasing: Phasing) -> dict[str, int]
     return plan
 
 
-def register_phase_plan(con: duckdb.DuckDBPyConnection, config: ScoringConfig) -> None:
-    """Read the ranked eligible sentra from the intermediate models, plan, and register it."""
+def phase_plan(scored: duckdb.DuckDBPyRelation, phasing: Phasing) -> pa.Table:
+    """The phase year of every eligible sentra of ``scored`` (``int_sentra_scored``), planned in
+    priority order: the rows of the Python model ``int_sentra_phase_plan``."""
     import pyarrow as pa
 
-    rows = con.execute("""
-        select sentra_id, province_code from int_sentra_scored
-        where eligible order by priority_tier, score desc, sentra_id""").fetchall()
-    plan = plan_phases([Candidate(*row) for row in rows], config.phasing)
-    con.register(
-        "src_phase_plan",
-        pa.table(
-            {"sentra_id": list(plan), "phase_year": list(plan.values())},
-            schema=pa.schema([("sentra_id", pa.string()), ("phase_year", pa.int64())]),
-        ),
+    rows = scored.query(
+        "scored",
+        "select sentra_id, province_code from scored "
+        "where eligible order by priority_tier, score desc, sentra_id",
+    ).fetchall()
+    plan = plan_phases([Candidate(*row) for row in rows], phasing)
+    return pa.table(
+        {"sentra_id": list(plan), "phase_year": list(plan.values())},
+        schema=pa.schema([("sentra_id", pa.string()), ("phase_year", pa.int64())]),
     )

@@ -59,29 +59,16 @@ inputs as (
 ),
 
 ranked as (
-    -- percent_rank over eligible sentra that have the input; others get null here.
+    -- Each input ranked among eligible sentra that have it (sql/macros/); others get null.
     select
         *,
-        case when eligible then percent_rank() over (
-            partition by eligible order by jumlah_ikm) end as units_rank,
-        case when eligible and tenaga_kerja is not null then percent_rank() over (
-            partition by eligible, tenaga_kerja is not null order by tenaga_kerja) end
-            as workers_rank,
-        case when eligible and production_per_unit_idr is not null then percent_rank() over (
-            partition by eligible, production_per_unit_idr is not null
-            order by production_per_unit_idr) end as production_rank,
-        case when eligible and imk_growth_gap_pts is not null then percent_rank() over (
-            partition by eligible, imk_growth_gap_pts is not null
-            order by imk_growth_gap_pts) end as imk_gap_rank,
-        case when eligible and production_growth is not null then percent_rank() over (
-            partition by eligible, production_growth is not null
-            order by production_growth) end as production_growth_rank,
-        case when eligible and net_sales_per_unit_idr is not null then percent_rank() over (
-            partition by eligible, net_sales_per_unit_idr is not null
-            order by net_sales_per_unit_idr) end as sales_level_rank,
-        case when eligible and sales_trend is not null then percent_rank() over (
-            partition by eligible, sales_trend is not null order by sales_trend) end
-            as sales_trend_rank
+        percent_rank_among(eligible, jumlah_ikm) as units_rank,
+        percent_rank_among(eligible, tenaga_kerja) as workers_rank,
+        percent_rank_among(eligible, production_per_unit_idr) as production_rank,
+        percent_rank_among(eligible, imk_growth_gap_pts) as imk_gap_rank,
+        percent_rank_among(eligible, production_growth) as production_growth_rank,
+        percent_rank_among(eligible, net_sales_per_unit_idr) as sales_level_rank,
+        percent_rank_among(eligible, sales_trend) as sales_trend_rank
     from inputs
 ),
 

@@ -56,7 +56,7 @@ final as (
         round(scored.years_since_survey, 2) as years_since_survey
     from scored
     inner join sentra using (sentra_id)
-    left join src_phase_plan as phases using (sentra_id)
+    left join int_sentra_phase_plan as phases using (sentra_id)
     left join int_sentra_drivers as drivers using (sentra_id)
     order by rank_national nulls last, scored.sentra_id
 )

@@ -1,0 +1,163 @@
+"""The model runner: the models of ``sql/`` (and Python models) into a DuckDB connection.
+
+Like dbt on DuckDB, on a smaller scale: every ``sql/<layer>/<name>.sql`` is a model named after
+its file; what a model reads is found by parsing its SQL (with sqlglot, so a name in a comment
+or a string literal is not a reference); the models run in dependency order, each materialised
+as its layer says. The DuckDB macros of ``sql/macros/`` are created before any model, as dbt
+loads its macros. A Python model (dbt's Python models) declares its inputs and output by name and
+runs in the same graph: its inputs are handed to it as relations, and the Arrow table it returns
+is materialised like a SQL model of its layer.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+LAYERS = ("staging", "intermediate", "marts")
+MACRO_DIR = "macros"  # in <sql>/: DuckDB macros the models use, created before them
+
+# Staging models only rename and cast: views. Intermediate models are read by several marts
+# (the marketplace order lines by three), so each is computed once into a temporary table,
+# which DuckDB spills to disk when large and which never reaches the published file.
+MATERIALISATION = {"staging": "temp view ", "intermediate": "temp table ", "marts": "table marts."}
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    layer: str
+    name: str
+    sql: str
+    reads: frozenset[str]  # every table or view the SQL selects from, models or not
+
+    @property
+    def definition(self) -> str:
+        return self.sql
+
+
+@dataclass(frozen=True)
+class PythonModel:
+    """A model computed in Python: ``run`` gets each of ``inputs`` as a relation, by name, and
+    returns the rows of the table ``name``. Its inputs are its only way to the data, so the
+    declared dependencies are the real ones."""
+
+    layer: str
+    name: str
+    inputs: tuple[str, ...]
+    run: Callable[[Mapping[str, duckdb.DuckDBPyRelation]], pa.Table]
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.inputs)
+
+    @property
+    def definition(self) -> str:
+        # The code itself ships with the package; what the graph knows of it is its inputs.
+        return f"python model reading {', '.join(self.inputs)}"
+
+
+Model = SqlModel | PythonModel
+
+
+@dataclass(frozen=True)
+class Macro:
+    name: str
+    sql: str
+
+
+def load_models(sql_dir: Path, python_models: Iterable[PythonModel] = ()) -> list[Model]:
+    """The SQL models of ``sql_dir`` and the given Python models, in dependency order."""
+    models: dict[str, Model] = {}
+    every: list[Model] = [*sql_models(sql_dir), *python_models]
+    for model in every:
+        if model.layer not in LAYERS:
+            raise ValueError(f"model {model.name}: layer {model.layer!r} is not one of {LAYERS}")
+        if model.name in models:
+            raise ValueError(f"two models are named {model.name}: model names must be unique")
+        models[model.name] = model
+    return dependency_order(models)
+
+
+def sql_models(sql_dir: Path) -> list[SqlModel]:
+    models = []
+    for layer in LAYERS:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            sql = path.read_text(encoding="utf-8")
+            models.append(SqlModel(layer, path.stem, sql, tables_read(sql, path)))
+    return models
+
+
+def tables_read(sql: str, path: Path) -> frozenset[str]:
+    """The tables and views a query selects from: not its CTEs, and nothing that a comment or a
+    string literal merely mentions (the parser never sees those as references)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.ParseError as error:
+        raise ValueError(f"cannot parse the SQL model {path}: {error}") from None
+    return frozenset(
+        source.name
+        for scope in traverse_scope(tree)
+        for source in scope.sources.values()
+        if isinstance(source, exp.Table)
+    )
+
+
+def dependency_order(models: Mapping[str, Model]) -> list[Model]:
+    """Each model after every model it reads; otherwise by layer, then name (stable)."""
+    ranked = sorted(models.values(), key=lambda model: (LAYERS.index(model.layer), model.name))
+    graph = graphlib.TopologicalSorter[str]()
+    for model in ranked:
+        graph.add(model.name, *sorted(model.reads & models.keys()))
+    try:
+        order = list(graph.static_order())
+    except graphlib.CycleError as error:
+        cycle = " -> ".join(error.args[1])
+        raise ValueError(f"the models read each other in a circle: {cycle}") from None
+    return [models[name] for name in order]
+
+
+def load_macros(sql_dir: Path) -> list[Macro]:
+    """The macro files of ``<sql>/macros/``, each a ``create or replace temp macro`` script.
+
+    Temporary on purpose: the models use them while the file is built, and the published file
+    holds only tables, as BI readers expect.
+    """
+    return [
+        Macro(path.stem, path.read_text(encoding="utf-8"))
+        for path in sorted((sql_dir / MACRO_DIR).glob("*.sql"))
+    ]
+
+
+def run_models(
+    con: duckdb.DuckDBPyConnection, models: Iterable[Model], macros: Iterable[Macro]
+) -> None:
+    """Create the macros, then every model in the order given (``load_models`` order)."""
+    for macro in macros:
+        con.execute(macro.sql)
+    for model in models:
+        log.info("building %s.%s", model.layer, model.name)
+        create = f"create {MATERIALISATION[model.layer]}{model.name} as"
+        if isinstance(model, SqlModel):
+            con.execute(f"{create} {model.sql}")
+            continue
+        rows = model.run({name: con.table(name) for name in model.inputs})
+        output = f"{model.name}__python_output"
+        con.register(output, rows)
+        try:
+            con.execute(f"{create} select * from {output}")
+        finally:
+            con.unregister(output)

@@ -102,7 +102,7 @@ def ingest_feed(source: str, context: Context) -> dict[str, Any]:
 
 def pull_bps(context: Context) -> dict[str, Any]:
     """Pull every configured BPS table; a release whose bytes are known is skipped."""
-    from pipelines.feeds.bps import feed as bps
+    from pipelines.feeds.bps.pull import pulled_releases
 
     if not getattr(settings(), "bps_api_key", None):
         # A missing key is configuration, not an outage: retrying or alerting daily won't help.
@@ -113,7 +113,7 @@ def pull_bps(context: Context) -> dict[str, Any]:
     summary: dict[str, Any] = run_ingestor(
         "bps",
         context,
-        lambda ingestor: ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings)),
+        lambda ingestor: ingestor.ingest_pulled(pulled_releases(ingestor.settings)),
     )
     return summary
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -188,7 +190,7 @@ def show_alerts(settings: Settings, alerts: list[Alert]) -> None:
 
 def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) -> IngestSummary:
     """Pull every configured BPS table and domain through the ordinary ingest."""
-    from pipelines.feeds.bps import feed as bps
+    from pipelines.feeds.bps.pull import pulled_releases
 
     if extra:
         errors.print(
@@ -196,11 +198,70 @@ def pull_bps(ingestor: Ingestor, extra: list[str], advance: ProgressCallback) ->
             f"got {' '.join(extra)}. Ingest landed BPS responses with `sentra ingest bps/...`."
         )
         raise typer.Exit(EXIT_USAGE)
+    with bps_errors():
+        return ingestor.ingest_pulled(pulled_releases(ingestor.settings, advance))
+
+
+@contextmanager
+def bps_errors() -> Iterator[None]:
+    """Configuration and discovery problems exit 2; an unreachable listing exits 1."""
+    from rich.markup import escape
+
+    from pipelines.feeds.bps.api import BpsResponseError
+    from pipelines.feeds.bps.client import BpsApiError
+    from pipelines.feeds.bps.tables import BpsConfigError
+
     try:
-        return ingestor.ingest_pulled(bps.pulled_releases(ingestor.settings, advance))
-    except bps.BpsConfigError as error:
-        errors.print(f"[red]BPS configuration error:[/red] {error}")
+        yield
+    except BpsConfigError as error:
+        errors.print(f"[red]BPS configuration error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_USAGE) from None
+    except (BpsApiError, BpsResponseError) as error:
+        errors.print(f"[red]BPS listing could not be read:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_DATA_FAILED) from None
+
+
+bps_app = typer.Typer(help="The BPS Web API feed.", no_args_is_help=True)
+app.add_typer(bps_app, name="bps")
+
+
+@bps_app.command("tables")
+def bps_tables() -> None:
+    """Find the configured BPS tables and the province domains in BPS's listings; show them."""
+    from rich.markup import escape
+
+    from pipelines.feeds.bps.client import client_from_settings
+    from pipelines.feeds.bps.discovery import discover
+    from pipelines.feeds.bps.tables import MEASURE_TEXT, load_config
+
+    settings = load_settings()
+    with bps_errors(), client_from_settings(settings) as api:
+        found = discover(api, load_config())
+    tables = Table(title=f"BPS tables (subject {found.subject!r}, sub_id {found.subject_id})")
+    for column in ("measure", "var", "title", "pinned", "domains"):
+        tables.add_column(column)
+    for table in found.tables:
+        pinned = "var" if table.table.var is not None else ""
+        pinned += " domains" if table.table.domains else ""
+        tables.add_row(
+            MEASURE_TEXT[table.table.measure],
+            str(table.var),
+            escape(table.title),
+            pinned.strip() or "-",
+            str(len(table.domains)),
+        )
+    console.print(tables)
+    domains = Table(title="BPS province domains, mapped to Kemendagri by name")
+    for column in ("BPS domain", "BPS name", "Kemendagri code", "Kemendagri name"):
+        domains.add_column(column)
+    for province in found.provinces:
+        domains.add_row(
+            province.domain,
+            escape(province.bps_name),
+            province.province_code,
+            province.province_name,
+        )
+    console.print(domains)
 
 
 def print_ingest_summary(summary: IngestSummary) -> None:

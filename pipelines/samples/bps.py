@@ -1,10 +1,10 @@
 """Sample BPS Web API responses for the IMK growth tables, in the exact API format.
 
-Per configured table (``pipelines/config/bps_tables.yaml``): the national domain ``0000``,
-whose ``vervar`` lists the nation and every province (as BPS's national tables "menurut
-provinsi" do), and three province domains (``SAMPLE_DOMAINS``). Each is written as
-``bps/var-<var>/domain-<domain>.json``: the name the feed reads the domain from (the response
-does not carry it), and the path a local test server maps the data URL to. A test server answers
+Per table (``SAMPLE_TABLES``, titled so that ``pipelines/config/bps_tables.yaml`` finds them):
+the national domain ``0000``, whose ``vervar`` lists the nation and every province (as BPS's
+national tables "menurut provinsi" do), and three province domains (``SAMPLE_DOMAINS``). Each
+is written as ``bps/var-<var>/domain-<domain>.json``: the name the feed reads the domain from
+(the response does not carry it), and the path a local test server maps the data URL to. A test server answers
 ``not-available`` for the other configured domains, as BPS does where a province office does
 not publish a table.
 
@@ -36,15 +36,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.feeds.bps.feed import (
-    NATIONAL_CODE,
-    NATIONAL_DOMAIN,
-    BpsTable,
-    load_crosswalk,
-    load_tables,
-)
+from pipelines.feeds.bps.tables import NATIONAL_CODE, NATIONAL_DOMAIN, load_crosswalk
 
 YEARS = range(2016, 2026)
+
+
+@dataclass(frozen=True)
+class SampleTable:
+    """A table as the sample's BPS numbers and titles it: the feed finds it by the title."""
+
+    var: int
+    measure: str
+    title: str
+
+
+SAMPLE_TABLES = (
+    SampleTable(
+        1053,
+        "yoy",
+        "Pertumbuhan Produksi Industri Manufaktur Mikro dan Kecil Menurut Provinsi (y-on-y)",
+    ),
+    SampleTable(
+        1054,
+        "qtq",
+        "Pertumbuhan Produksi Industri Manufaktur Mikro dan Kecil Menurut Provinsi (q-to-q)",
+    ),
+)
+"""The sample's var ids are its own: real ids are whatever BPS's listing says."""
 SAMPLE_DOMAINS = ("0000", "3400", "9400", "9700")
 """National (listing every province) and three province domains: the article's DI Yogyakarta,
 Papua (renumbered territory in 2023) and Papua Pegunungan (figures from 2023 only)."""
@@ -99,8 +117,8 @@ STYLES = {
 
 
 def bps_sample_files(seed: int) -> Iterator[tuple[str, bytes]]:
-    """(landing key, response bytes) for every configured table and the sample's domains."""
-    for table in load_tables():
+    """(landing key, response bytes) for every sample table and the sample's domains."""
+    for table in SAMPLE_TABLES:
         figures = Figures(seed, table.measure)
         for domain in SAMPLE_DOMAINS:
             yield (
@@ -115,7 +133,7 @@ def encode(document: dict[str, Any]) -> bytes:
     return text.replace("/", "\\/").encode()
 
 
-def response(table: BpsTable, domain: str, figures: Figures) -> dict[str, Any]:
+def response(table: SampleTable, domain: str, figures: Figures) -> dict[str, Any]:
     if (table.measure, domain) == NOT_AVAILABLE:
         return {"status": "OK", "data-availability": "not-available", "data": ""}
     style = STYLES[table.measure]
@@ -173,7 +191,7 @@ def province_entry(bps_code: str, style: Style) -> dict[str, Any]:
     return {"val": region_id, "label": f"<b>{label}</b>" if bps_code[0] == "3" else label}
 
 
-def var_entry(table: BpsTable) -> dict[str, Any]:
+def var_entry(table: SampleTable) -> dict[str, Any]:
     return {
         "val": table.var,
         "label": table.title,

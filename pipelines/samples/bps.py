@@ -4,8 +4,8 @@ Per table (``SAMPLE_TABLES``, titled so that ``pipelines/config/bps_tables.yaml`
 the national domain ``0000``, whose ``vervar`` lists the nation and every province (as BPS's
 national tables "menurut provinsi" do), and three province domains (``SAMPLE_DOMAINS``). Each
 is written as ``bps/var-<var>/domain-<domain>.json``: the name the feed reads the domain from
-(the response does not carry it), and the path a local test server maps the data URL to. A test server answers
-``not-available`` for the other configured domains, as BPS does where a province office does
+(the response does not carry it), and the path a local test server maps the data URL to. A test
+server answers ``not-available`` for the other domains, as BPS does where a province office does
 not publish a table.
 
 Like the real API the responses carry ``status``, ``data-availability``, ``var``, ``turvar``,

@@ -583,9 +583,7 @@ def test_implausible_and_duplicate_figures_are_quarantined(settings: Settings) -
     assert "one_figure_per_period" in outcome.message
 
 
-def test_the_cli_pulls_builds_and_pulls_again_without_change(
-    fake: FakeBps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_fake_from_the_cli(fake: FakeBps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for name, value in {
         "SENTRA_LANDING": "data/landing",
@@ -594,8 +592,43 @@ def test_the_cli_pulls_builds_and_pulls_again_without_change(
         "SENTRA_AS_OF": "2026-06-30",
         "SENTRA_BPS_API_URL": fake.base_url,
         "SENTRA_BPS_API_KEY": KEY,
+        "COLUMNS": "200",  # rich tables as wide as a terminal, so rows stay on one line
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def test_sentra_bps_tables_shows_ids_titles_and_kemendagri_codes(
+    fake: FakeBps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_from_the_cli(fake, tmp_path, monkeypatch)
+
+    result = CliRunner().invoke(app, ["bps", "tables"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    [yoy] = [line for line in lines if "y-on-y" in line and "1053" in line]
+    assert "Menurut Provinsi (Y-on-Y)" in yoy and "<b>" not in yoy
+    [papua] = [line for line in lines if "│ 9400" in line]
+    assert papua.split("│")[3].strip() == "91"  # BPS 9400 Papua is Kemendagri 91
+    assert not [path for path in fake.requests if "/list/model/data/" in path]
+
+
+def test_sentra_bps_tables_names_the_candidates_of_a_missing_table(
+    fake: FakeBps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_from_the_cli(fake, tmp_path, monkeypatch)
+    fake.variables = [v for v in fake.variables if v["var_id"] != 1054]
+
+    result = CliRunner().invoke(app, ["bps", "tables"])
+
+    assert result.exit_code == 2
+    assert "q-to-q table" in result.output and "1055" in result.output
+
+
+def test_the_cli_pulls_builds_and_pulls_again_without_change(
+    fake: FakeBps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_from_the_cli(fake, tmp_path, monkeypatch)
     runner = CliRunner()
 
     pulled = runner.invoke(app, ["ingest", "bps"])

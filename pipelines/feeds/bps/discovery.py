@@ -111,7 +111,8 @@ def find_subject(client: BpsClient, search: Search) -> tuple[int, str]:
     close = difflib.get_close_matches(search.subject, titles.values(), n=SHOWN_CANDIDATES)
     raise BpsDiscoveryError(
         f"{CONFIG_NAME}: no subject of BPS domain {search.domain} is titled {search.subject!r} "
-        f"(of {len(titles)}; closest: {named((i, t) for i, t in titles.items() if t in close)}); "
+        f"(of {len(titles)}; closest: "
+        f"{named((i, t) for i, t in titles.items() if t in close) or 'none'}); "
         "correct `search.subject`"
     )
 

@@ -24,7 +24,7 @@ from sentra_common import START_DATE, default_args, publish_outcomes, tags
 
 **Does** fetch every table and domain listed in `pipelines/config/bps_tables.yaml` from the BPS
 Web API (`SENTRA_BPS_API_URL`, `SENTRA_BPS_API_KEY`) and ingest each answer like a landed file
-(`pipelines.feeds.bps.feed.pulled_releases`, ingested by `Ingestor.ingest_pulled`). An answer
+(`pipelines.feeds.bps.pull.pulled_releases`, ingested by `Ingestor.ingest_pulled`). An answer
 whose bytes the ledger already holds is skipped, so `announce_validated` records a
 `sentra.validated.bps` event - and the marts are rebuilt - only when a release actually changed.
 Without `SENTRA_BPS_API_KEY` the pull skips, saying so: that is configuration, not an outage.

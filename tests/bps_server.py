@@ -1,12 +1,16 @@
 """A BPS Web API on 127.0.0.1 for tests: the sample responses, plus scripted misbehaviour.
 
-It speaks the path-style API the connector uses:
+It speaks the path-style API the connector uses; every call with a wrong key gets BPS's error
+answer (HTTP 200, ``status: Error``):
 
 - ``/v1/api/list/model/data/lang/ind/domain/<domain>/var/<var>/key/<key>/`` answers the sample
-  response for (var, domain), ``not-available`` where the sample has none, and a BPS error
-  answer (HTTP 200, ``status: Error``) for a wrong key;
-- ``/v1/api/domain/type/prov[/page/<n>]/key/<key>/`` lists the province domains in pages of
-  ``per_page`` (``data[0]`` page info, ``data[1]`` items), as BPS's list models do.
+  response for (var, domain), and ``not-available`` where the sample has none;
+- the listings, in pages of ``per_page`` (``data[0]`` page info, ``data[1]`` items) as BPS's list
+  models are, from the documented-format fixtures in ``tests/fixtures/bps/`` (see its README):
+  ``/v1/api/domain/type/prov[/page/<n>]/key/<key>/`` the province domains,
+  ``/v1/api/list/model/subject/lang/ind/domain/<domain>[/page/<n>]/key/<key>/`` the subjects and
+  ``/v1/api/list/model/var/lang/ind/domain/<domain>/subject/<id>[/page/<n>]/key/<key>/`` the
+  variables filed under a subject.
 
 ``script`` queues answers per (var, domain) ahead of the sample: each is (HTTP status, body,
 seconds to wait first), so a test can send 503 twice and then the real response, or a slow one.
@@ -31,17 +35,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-from pipelines.reference.regions import load_regions
+from typing import Any
 
 NOT_AVAILABLE = b'{"status":"OK","data-availability":"not-available","data":""}'
-DATA_PATH = re.compile(
-    r"/v1/api/list/model/data/lang/ind/domain/(\d{4})/var/(\d+)(?:/turvar/\d+)?/key/([^/]+)/"
-)
-DOMAIN_PATH = re.compile(r"/v1/api/domain/type/prov(?:/page/(\d+))?/key/([^/]+)/")
+WRONG_KEY = b'{"status":"Error","message":"Invalid or expired key"}'
+FIXTURES = Path(__file__).parent / "fixtures" / "bps"
+API = "/v1/api/"
+DATA_PATH = re.compile(r"list/model/data/lang/ind/domain/(\d{4})/var/(\d+)(?:/turvar/\d+)?")
+DOMAIN_PATH = re.compile(r"domain/type/prov")
+SUBJECT_PATH = re.compile(r"list/model/subject/lang/ind/domain/\d{4}")
+VAR_PATH = re.compile(r"list/model/var/lang/ind/domain/\d{4}/subject/(\d+)")
+KEYED_PATH = re.compile(r"(.+?)(?:/page/(\d+))?/key/([^/]+)/")
 LANDED_NAME = re.compile(r"var-(\d+)/domain-(\d{4})\.json$")
 
 Answer = tuple[int, bytes, float]
+
+
+def fixture(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((FIXTURES / name).read_text("utf-8"))
+    return document
+
+
+def listed(name: str) -> list[dict[str, Any]]:
+    """The items of a list-model fixture (``data[1]``)."""
+    items: list[dict[str, Any]] = fixture(name)["data"][1]
+    return items
 
 
 def responses_by_table(files: Mapping[str, bytes]) -> dict[tuple[str, str], bytes]:
@@ -60,41 +78,55 @@ class FakeBps:
     """Sample response bytes per (var, domain)."""
     script: dict[tuple[str, str], list[Answer]] = field(default_factory=lambda: defaultdict(list))
     per_page: int = 10
-    domains: list[str] | None = None
-    """Province domains the domain list names; default every reference province."""
+    domains: list[dict[str, Any]] = field(default_factory=lambda: listed("domain-type-prov.json"))
+    subjects: list[dict[str, Any]] = field(
+        default_factory=lambda: listed("subject-domain-0000.json")
+    )
+    variables: list[dict[str, Any]] = field(
+        default_factory=lambda: listed("var-domain-0000-subject-170.json")
+    )
+    """Every listed variable; a subject's listing shows those with its ``sub_id``."""
     requests: list[str] = field(default_factory=list)
     base_url: str = ""
 
     def answer(self, path: str) -> Answer:
         self.requests.append(path)
-        if match := DATA_PATH.fullmatch(path):
-            domain, var, key = match.groups()
-            if key != self.key:
-                return 200, b'{"status":"Error","message":"Invalid or expired key"}', 0.0
+        keyed = KEYED_PATH.fullmatch(path.removeprefix(API))
+        if keyed is None:
+            return 404, b"<html><body>Not Found</body></html>", 0.0
+        call, page, key = keyed[1], int(keyed[2] or 1), keyed[3]
+        if key != self.key:
+            return 200, WRONG_KEY, 0.0
+        if match := DATA_PATH.fullmatch(call):
+            domain, var = match.groups()
             queued = self.script.get((var, domain))
             if queued:
                 return queued.pop(0)
             return 200, self.responses.get((var, domain), NOT_AVAILABLE), 0.0
-        if match := DOMAIN_PATH.fullmatch(path):
-            return 200, self.domain_page(int(match[1] or 1)), 0.0
+        if DOMAIN_PATH.fullmatch(call):
+            return 200, self.page(self.domains, page), 0.0
+        if SUBJECT_PATH.fullmatch(call):
+            return 200, self.page(self.subjects, page), 0.0
+        if match := VAR_PATH.fullmatch(call):
+            filed = [v for v in self.variables if str(v["sub_id"]) == match[1]]
+            return 200, self.page(filed, page), 0.0
         return 404, b"<html><body>Not Found</body></html>", 0.0
 
-    def domain_page(self, page: int) -> bytes:
-        domains = self.domains
-        if domains is None:
-            domains = sorted(f"{p.bps_code}00" for p in load_regions().provinces.values())
-        pages = -(-len(domains) // self.per_page)
-        items = domains[(page - 1) * self.per_page : page * self.per_page]
+    def page(self, items: list[dict[str, Any]], page: int) -> bytes:
+        """One page of a list model, or ``list-not-available`` when there is nothing."""
+        if not items:
+            return b'{"status":"OK","data-availability":"list-not-available","data":""}'
+        pages = -(-len(items) // self.per_page)
+        shown = items[(page - 1) * self.per_page : page * self.per_page]
         info = {
             "page": page,
             "pages": pages,
             "per_page": self.per_page,
-            "count": len(items),
-            "total": len(domains),
+            "count": len(shown),
+            "total": len(items),
         }
-        listed = [{"domain_id": d, "domain_name": d, "domain_url": ""} for d in items]
         return json.dumps(
-            {"status": "OK", "data-availability": "available", "data": [info, listed]}
+            {"status": "OK", "data-availability": "available", "data": [info, shown]}
         ).encode()
 
     def data_requests(self, var: int, domain: str) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -134,7 +136,6 @@ def ingest(
 
 def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
     from pipelines.app import usecases
-    from pipelines.feeds.bps.feed import BpsConfigError
     from pipelines.platform.settings import ConfigurationError
 
     first, *extra = keys or [""]
@@ -146,15 +147,18 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         )
         raise typer.Exit(EXIT_USAGE)
     try:
-        with Progress(
-            TextColumn("[bold]ingest"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=console,
-            transient=True,
-        ) as progress:
+        with (
+            bps_errors(),
+            Progress(
+                TextColumn("[bold]ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=console,
+                transient=True,
+            ) as progress,
+        ):
             task = progress.add_task("", total=None)
 
             def advance(position: int, total: int, key: str) -> None:
@@ -167,9 +171,6 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
     except FileNotFoundError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
-    except BpsConfigError as error:
-        errors.print(f"[red]BPS configuration error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from None
     except ConfigurationError as error:
         errors.print(f"[red]Configuration error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
@@ -198,6 +199,68 @@ def show_alerts(alerted: Alerted) -> None:
             f"[red]Alert not delivered[/red] to {delivery.channel} "
             f"after {delivery.attempts} attempts (see the log)."
         )
+
+
+@contextmanager
+def bps_errors() -> Iterator[None]:
+    """Configuration and discovery problems exit 2; an unreachable listing exits 1."""
+    from rich.markup import escape
+
+    from pipelines.feeds.bps.api import BpsResponseError
+    from pipelines.feeds.bps.client import BpsApiError
+    from pipelines.feeds.bps.tables import BpsConfigError
+
+    try:
+        yield
+    except BpsConfigError as error:
+        errors.print(f"[red]BPS configuration error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except (BpsApiError, BpsResponseError) as error:
+        errors.print(f"[red]BPS listing could not be read:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_DATA_FAILED) from None
+
+
+bps_app = typer.Typer(help="The BPS Web API feed.", no_args_is_help=True)
+app.add_typer(bps_app, name="bps")
+
+
+@bps_app.command("tables")
+def bps_tables() -> None:
+    """Find the configured BPS tables and the province domains in BPS's listings; show them."""
+    from rich.markup import escape
+
+    from pipelines.feeds.bps.client import client_from_settings
+    from pipelines.feeds.bps.discovery import discover
+    from pipelines.feeds.bps.tables import MEASURE_TEXT, load_config
+
+    settings = load_settings()
+    with bps_errors(), client_from_settings(settings) as api:
+        found = discover(api, load_config())
+    tables = Table(title=f"BPS tables (subject {found.subject!r}, sub_id {found.subject_id})")
+    for column in ("measure", "var", "title", "pinned", "domains"):
+        tables.add_column(column)
+    for table in found.tables:
+        pinned = "var" if table.table.var is not None else ""
+        pinned += " domains" if table.table.domains else ""
+        tables.add_row(
+            MEASURE_TEXT[table.table.measure],
+            str(table.var),
+            escape(table.title),
+            pinned.strip() or "-",
+            str(len(table.domains)),
+        )
+    console.print(tables)
+    domains = Table(title="BPS province domains, mapped to Kemendagri by name")
+    for column in ("BPS domain", "BPS name", "Kemendagri code", "Kemendagri name"):
+        domains.add_column(column)
+    for province in found.provinces:
+        domains.add_row(
+            province.domain,
+            escape(province.bps_name),
+            province.province_code,
+            province.province_name,
+        )
+    console.print(domains)
 
 
 def print_ingest_summary(summary: IngestSummary) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipelines.feeds.bps.feed import pulled_releases
+from pipelines.feeds.bps.pull import pulled_releases
 from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.ingest.freshness import FreshnessReport, check_freshness

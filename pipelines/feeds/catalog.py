@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipelines.feeds import registry
-from pipelines.feeds.bps import feed as bps
+from pipelines.feeds.bps import handler as bps
 from pipelines.feeds.contract import Feed
 from pipelines.feeds.marketplace import handler as marketplace
 

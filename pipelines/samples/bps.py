@@ -1,11 +1,11 @@
 """Sample BPS Web API responses for the IMK growth tables, in the exact API format.
 
-Per configured table (``pipelines/config/bps_tables.yaml``): the national domain ``0000``,
-whose ``vervar`` lists the nation and every province (as BPS's national tables "menurut
-provinsi" do), and three province domains (``SAMPLE_DOMAINS``). Each is written as
-``bps/var-<var>/domain-<domain>.json``: the name the feed reads the domain from (the response
-does not carry it), and the path a local test server maps the data URL to. A test server answers
-``not-available`` for the other configured domains, as BPS does where a province office does
+Per table (``SAMPLE_TABLES``, titled so that ``pipelines/config/bps_tables.yaml`` finds them):
+the national domain ``0000``, whose ``vervar`` lists the nation and every province (as BPS's
+national tables "menurut provinsi" do), and three province domains (``SAMPLE_DOMAINS``). Each
+is written as ``bps/var-<var>/domain-<domain>.json``: the name the feed reads the domain from
+(the response does not carry it), and the path a local test server maps the data URL to. A test
+server answers ``not-available`` for the other domains, as BPS does where a province office does
 not publish a table.
 
 Like the real API the responses carry ``status``, ``data-availability``, ``var``, ``turvar``,
@@ -21,7 +21,8 @@ Papua Barat Daya, Papua Selatan, Papua Tengah and Papua Pegunungan have cells fr
 
 Figures are synthetic but plausible: national y-on-y growth within about -5..+10 %, provinces
 wider. A few are the published ones (BPS press releases as reported by Antara and Suara,
-1 Nov 2016 and 1 Nov 2017; BPS DIY for 2017 Q4, see shared/seed/): national y-on-y 2016 Q3
+1 Nov 2016 and 1 Nov 2017; BPS DIY for 2017 Q4, as the Kemenperin article on sentra
+revitalisation quotes it): national y-on-y 2016 Q3
 5.75, 2017 Q3 5.34, 2017 Q4 4.59; q-to-q 2016 Q3 -2.06, 2017 Q3 0.66; DI Yogyakarta 2017 Q4
 y-on-y 17.28; Sulawesi Barat 2016 Q3 y-on-y 30.69; Kalimantan Tengah 2017 Q3 y-on-y 31.41.
 
@@ -36,15 +37,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.feeds.bps.feed import (
-    NATIONAL_CODE,
-    NATIONAL_DOMAIN,
-    BpsTable,
-    load_crosswalk,
-    load_tables,
-)
+from pipelines.feeds.bps.tables import NATIONAL_CODE, NATIONAL_DOMAIN, load_crosswalk
 
 YEARS = range(2016, 2026)
+
+
+@dataclass(frozen=True)
+class SampleTable:
+    """A table as the sample's BPS numbers and titles it: the feed finds it by the title."""
+
+    var: int
+    measure: str
+    title: str
+
+
+SAMPLE_TABLES = (
+    SampleTable(
+        1053,
+        "yoy",
+        "Pertumbuhan Produksi Industri Manufaktur Mikro dan Kecil Menurut Provinsi (y-on-y)",
+    ),
+    SampleTable(
+        1054,
+        "qtq",
+        "Pertumbuhan Produksi Industri Manufaktur Mikro dan Kecil Menurut Provinsi (q-to-q)",
+    ),
+)
+"""The sample's var ids are its own: real ids are whatever BPS's listing says."""
 SAMPLE_DOMAINS = ("0000", "3400", "9400", "9700")
 """National (listing every province) and three province domains: the article's DI Yogyakarta,
 Papua (renumbered territory in 2023) and Papua Pegunungan (figures from 2023 only)."""
@@ -99,8 +118,8 @@ STYLES = {
 
 
 def bps_sample_files(seed: int) -> Iterator[tuple[str, bytes]]:
-    """(landing key, response bytes) for every configured table and the sample's domains."""
-    for table in load_tables():
+    """(landing key, response bytes) for every sample table and the sample's domains."""
+    for table in SAMPLE_TABLES:
         figures = Figures(seed, table.measure)
         for domain in SAMPLE_DOMAINS:
             yield (
@@ -115,7 +134,7 @@ def encode(document: dict[str, Any]) -> bytes:
     return text.replace("/", "\\/").encode()
 
 
-def response(table: BpsTable, domain: str, figures: Figures) -> dict[str, Any]:
+def response(table: SampleTable, domain: str, figures: Figures) -> dict[str, Any]:
     if (table.measure, domain) == NOT_AVAILABLE:
         return {"status": "OK", "data-availability": "not-available", "data": ""}
     style = STYLES[table.measure]
@@ -173,7 +192,7 @@ def province_entry(bps_code: str, style: Style) -> dict[str, Any]:
     return {"val": region_id, "label": f"<b>{label}</b>" if bps_code[0] == "3" else label}
 
 
-def var_entry(table: BpsTable) -> dict[str, Any]:
+def var_entry(table: SampleTable) -> dict[str, Any]:
     return {
         "val": table.var,
         "label": table.title,

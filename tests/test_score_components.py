@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from statistics import fmean
 from typing import Any
 
 import pytest
@@ -106,10 +107,6 @@ WEIGHTS = {
 MARKET_LEVEL_SHARE = 0.7
 
 
-def mean(*values: float) -> float:
-    return sum(values) / len(values)
-
-
 def market_traction(sentra: str) -> float:
     level, trend = SALES_LEVEL_PCT[sentra], SALES_TREND_PCT[sentra]
     return 100 * (MARKET_LEVEL_SHARE * level + (1 - MARKET_LEVEL_SHARE) * trend)
@@ -122,9 +119,11 @@ def digital_gap(sentra: str) -> float:
 
 COMPONENTS: dict[str, dict[str, float]] = {
     "cluster_strength": {
-        s: 100 * mean(UNITS_PCT[s], WORKERS_PCT[s], PRODUCTION_PCT[s]) for s in ELIGIBLE
+        s: 100 * fmean([UNITS_PCT[s], WORKERS_PCT[s], PRODUCTION_PCT[s]]) for s in ELIGIBLE
     },
-    "growth_momentum": {s: 100 * mean(IMK_GAP_PCT[s], PRODUCTION_GROWTH_PCT[s]) for s in ELIGIBLE},
+    "growth_momentum": {
+        s: 100 * fmean([IMK_GAP_PCT[s], PRODUCTION_GROWTH_PCT[s]]) for s in ELIGIBLE
+    },
     "market_traction": {s: market_traction(s) for s in ELIGIBLE},
     "digital_gap": {s: digital_gap(s) for s in ELIGIBLE},
     # Food and beverages are first-phase commodities (100), the other priority ones 50.

@@ -187,7 +187,7 @@ JATIM_SENTRA = [
         2025,
     ],
 ]
-JATIM_MEMBERS = [
+JATIM_MEMBERS: list[list[Any]] = [
     ["IKM-0001", "SIKM-3507-0001", "Keripik Rohani", "shopee:keripik_rohani; tokopedia:rohani"],
     ["IKM-0002", "SIKM-3507-0001", "Keripik Bu Nanik", None],
     ["IKM-0003", "SIKM-3507-0002", "Gerabah Dinoyo Jaya", "Shopee: dinoyo_jaya"],

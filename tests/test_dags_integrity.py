@@ -1,11 +1,14 @@
-"""DAG integrity: every DAG imports, parses fast, has docs, tags, owner, retries and its assets.
+"""DAG integrity: every DAG imports, parses without heavy imports, has docs, tags, owner, retries
+and its assets.
 
 The DAG files are parsed in subprocesses (tests/airflow/inspect_dags.py) with a temporary
-AIRFLOW_HOME, once per event source, so Airflow never loads into the test workers.
+AIRFLOW_HOME, once per event source, so Airflow never loads into the test workers. Their parse
+times are measured there and printed (``-s``), not asserted: docs/airflow.md has the figures.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -75,34 +78,82 @@ def expected_dag_ids() -> set[str]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_dag_imports_without_errors(inspected: dict[str, Any], mode: str) -> None:
+    print(f"\nparse seconds ({mode}): {inspected[mode]['parse_seconds']}")
     assert inspected[mode]["import_errors"] == {}
     assert set(inspected[mode]["dags"]) == expected_dag_ids()
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_each_file_parses_well_under_a_second(inspected: dict[str, Any], mode: str) -> None:
-    timings = inspected[mode]["parse_seconds"]
-    print(f"\nparse seconds ({mode}): {timings}")
-    assert timings, "no DAG files found"
-    for name, spent in timings.items():
-        # CPU time is the file's own cost. Wall time (printed, and in docs/airflow.md for a quiet
-        # machine) also counts whatever else runs, e.g. the other test worker: not asserted.
-        assert spent["cpu"] < 0.5, f"{name} took {spent['cpu']:.2f} s of CPU to parse"
+# What makes a parse slow: libraries that take seconds to import. The feeds import them inside
+# the functions that use them (pipelines/feeds/catalog.py), so listing the feeds stays cheap.
+HEAVY_LIBRARIES = (
+    "apprise", "boto3", "duckdb", "great_expectations", "numpy", "openpyxl", "pandas", "pyarrow",
+    "sqlalchemy",
+)  # fmt: skip
+
+
+def module_level_pipelines_imports() -> list[str]:
+    """The ``pipelines`` imports the dags folder's modules run when a DAG file is parsed."""
+    statements = []
+    for path in sorted((PROJECT / "dags").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if any(name.split(".")[0] == "pipelines" for name in names):
+                statements.append(ast.unparse(node))
+    return sorted(set(statements))
+
+
+def test_parsing_a_dag_file_loads_no_heavy_library_from_pipelines() -> None:
+    statements = module_level_pipelines_imports()
+    assert statements, "the DAG files import nothing from pipelines at module level"
+    probe = [
+        *statements,
+        "import json, sys",
+        f"print(json.dumps(sorted(set({HEAVY_LIBRARIES!r}) & sys.modules.keys())))",
+    ]
+    loaded = subprocess.run(
+        [sys.executable, "-c", "\n".join(probe)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert json.loads(loaded) == [], f"imported when {statements} run"
 
 
 def test_every_dag_is_documented_tagged_owned_and_retried(inspected: dict[str, Any]) -> None:
-    for dag_id, dag in inspected["poll"]["dags"].items():
-        assert "sentra" in dag["tags"], dag_id
-        assert "**When it fails**" in dag["doc_md"], f"{dag_id}: doc_md must say what to do"
-        for task_id, task in dag["tasks"].items():
-            where = f"{dag_id}.{task_id}"
-            assert task["owner"] == OWNER, where
-            assert task["on_failure_callback"] == ["SentraAlertNotifier"], where
-            if task["retries"]:
-                assert task["exponential_backoff"] > 1, where
-        work = [t for name, t in dag["tasks"].items() if not name.startswith(("announce", "check"))]
-        if dag_id != "sentra_reprocess":  # manual: a person reruns it with new parameters
-            assert all(task["retries"] >= 1 for task in work), dag_id
+    dags = inspected["poll"]["dags"]
+    assert dags.keys() == expected_dag_ids()
+    tasks = {
+        f"{dag_id}.{task_id}": task
+        for dag_id, dag in dags.items()
+        for task_id, task in dag["tasks"].items()
+    }
+    # Work is what is not announcing or checking; the manual replay is rerun by a person instead.
+    work = [
+        where
+        for where in tasks
+        if not where.startswith("sentra_reprocess.")
+        and not where.split(".")[1].startswith(("announce", "check"))
+    ]
+    retried = [where for where, task in tasks.items() if task["retries"]]
+
+    assert [d for d, dag in dags.items() if "sentra" not in dag["tags"]] == []
+    assert [d for d, dag in dags.items() if "**When it fails**" not in dag["doc_md"]] == []
+    unowned_or_silent = [
+        where
+        for where, task in tasks.items()
+        if task["owner"] != OWNER or task["on_failure_callback"] != ["SentraAlertNotifier"]
+    ]
+    assert unowned_or_silent == []
+    assert work and set(work) <= set(retried)
+    assert [where for where in retried if tasks[where]["exponential_backoff"] <= 1] == []
 
 
 def outlets(dag: dict[str, Any]) -> set[str]:

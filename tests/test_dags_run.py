@@ -115,7 +115,6 @@ def test_ingest_publishes_the_good_file_and_fails_the_run_on_the_quarantined_one
 
 
 def test_a_quarantined_file_is_alerted_with_a_link_to_the_run(scenarios: dict[str, Any]) -> None:
-    pytest.importorskip("pipelines.ingest.alerts")
     quarantine = [a for a in scenarios["alerts"] if "quarantined" in a.get("title", "")]
     assert quarantine, scenarios["alerts"]
     body = quarantine[0]["message"]

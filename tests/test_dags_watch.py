@@ -107,31 +107,45 @@ def trigger_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 def test_the_trigger_fires_for_new_content_and_keeps_watching(
-    settings: Settings, trigger_module: Any
+    settings: Settings, trigger_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trigger = trigger_module.LandingStoreTrigger(
         source="registry",
         landing=settings.landing_store.uri,
         lake=settings.lake_store.uri,
-        poll_interval=0.05,
+        poll_interval=0,
     )
     # What the triggerer stores is what it rebuilds the trigger from.
     classpath, kwargs = trigger.serialize()
     assert classpath == "sentra_triggers.LandingStoreTrigger"
     assert trigger_module.LandingStoreTrigger(**kwargs).serialize() == (classpath, kwargs)
 
-    settings.landing_store.write_bytes("registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA))
+    landing = settings.landing_store
+    landing.write_bytes("registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA))
+    # Every poll the trigger makes, on a clock that stands still (nothing is re-announced);
+    # a second file lands after three polls that found nothing new.
+    polls: list[list[str]] = []
+    listing = LandingWatch.due
 
-    async def first_events() -> list[Any]:
+    def counted_poll(watch: LandingWatch, now: float | None = None) -> list[Any]:
+        if len(polls) == 4:
+            landing.write_bytes("registry/jatim-2.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
+        found = listing(watch, now=0.0)
+        polls.append([item.key for item in found])
+        return found
+
+    monkeypatch.setattr(LandingWatch, "due", counted_poll)
+
+    async def two_events() -> list[Any]:
         events = trigger.run()
-        first = await asyncio.wait_for(anext(events), timeout=10)
-        # Nothing new since: the watcher keeps polling without firing again.
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(anext(events), timeout=0.5)
-        await events.aclose()
-        return [first]
+        try:
+            return [await asyncio.wait_for(anext(events), timeout=30) for _ in range(2)]
+        finally:
+            await events.aclose()
 
-    (event,) = asyncio.run(first_events())
-    assert event.payload["source"] == "registry"
-    assert [f["key"] for f in event.payload["files"]] == ["registry/jatim.xlsx"]
-    assert settings.landing_store.exists("registry/jatim.xlsx")
+    first, second = asyncio.run(two_events())
+    assert polls == [["registry/jatim.xlsx"], [], [], [], ["registry/jatim-2.xlsx"]]
+    assert first.payload["source"] == second.payload["source"] == "registry"
+    assert [f["key"] for f in first.payload["files"]] == ["registry/jatim.xlsx"]
+    assert [f["key"] for f in second.payload["files"]] == ["registry/jatim-2.xlsx"]
+    assert landing.exists("registry/jatim.xlsx")

@@ -142,6 +142,7 @@ def test_derived_sentra_id_is_stable_across_resubmissions_and_row_order() -> Non
     reordered[0][7] = "999"  # new figures, same sentra
     second = parse_registry_file("b.csv", registry_csv(reordered), "2026").sentra
     assert first is not None and second is not None
+    assert len(first) == len(DIY_ROWS)
 
     assert sorted(first["sentra_id"]) == sorted(second["sentra_id"])
     assert first["sentra_id"].is_unique

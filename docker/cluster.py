@@ -524,7 +524,6 @@ def sqlalchemy_url(dsn: str, scheme: str) -> str:
 
 @contextmanager
 def running_cluster(
-    root: Path | None = None,
     warehouse: Path | None = None,
     workers: int = 2,
     concurrency: int = 2,
@@ -532,15 +531,15 @@ def running_cluster(
 ) -> Iterator[Cluster]:
     """Start everything, wait until it is healthy, yield it; stop every process group after.
 
-    ``root``: the folder to work in (default: a new temporary folder, removed at teardown).
+    Everything lives in a new temporary folder, removed at teardown; ``warehouse`` is where the
+    marts are published (default: inside that folder).
     ``sentra``: more ``SENTRA_*`` settings (e.g. ``SENTRA_AS_OF``) for every component.
     """
-    temporary = root is None
-    base = Path(tempfile.mkdtemp(prefix="sentra-cluster-")) if root is None else root
+    # Directly under the system temp folder: when we are root, PostgreSQL runs as another user,
+    # who must be able to reach its data folder (a pytest tmp_path is private to root).
+    base = Path(tempfile.mkdtemp(prefix="sentra-cluster-"))
     with ExitStack() as stack:
-        if temporary:
-            stack.callback(shutil.rmtree, base, ignore_errors=True)
-        # PostgreSQL runs as another user when we are root: it must be able to reach its folder.
+        stack.callback(shutil.rmtree, base, ignore_errors=True)
         base.chmod(0o711)
         logs = base / "logs"
         logs.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,6 @@ def test_files_put_into_s3_are_ingested_on_both_workers_and_reach_the_marts(
     from pipelines.storage import open_storage
 
     with running_cluster(
-        root=tmp_path / "cluster",
         warehouse=tmp_path / "warehouse" / "sentra.duckdb",
         sentra={"SENTRA_AS_OF": TEST_AS_OF.isoformat()},
     ) as cluster:

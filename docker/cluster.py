@@ -49,6 +49,7 @@ POSTGRES_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin"))
 # The variable a worker's task processes read their hostname from (see worker_hostname).
 WORKER_NAME_VARIABLE = "SENTRA_CLUSTER_WORKER"
 WORKER_HOSTNAME_CALLABLE = "docker.cluster.worker_hostname"
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 BUCKET = "sentra"
 LANDING_PREFIX = "landing"
 # moto accepts any credentials; these never leave 127.0.0.1.
@@ -130,14 +131,24 @@ def wait_for(what: str, check: Callable[[], T], timeout: float, context: Callabl
 
 def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM, grace: float = 30) -> None:
     """Stop a process started with its own session, and everything it started (its group)."""
-    try:
-        os.killpg(process.pid, signum)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
+    stop_all([process], signum, grace)
+
+
+def stop_all(
+    processes: list[subprocess.Popen[bytes]], signum: int = signal.SIGTERM, grace: float = 30
+) -> None:
+    """Signal every process group at once, then wait; whatever outlives ``grace`` is killed."""
+    for process in processes:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def start(
@@ -334,6 +345,14 @@ class Cluster(MetadataQueries):
     @property
     def warehouse(self) -> Path:
         return Path(self.env["SENTRA_WAREHOUSE"])
+
+    def check_alive(self) -> None:
+        """Fail at once, with its log, when a component has exited."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise ClusterError(
+                    f"{name} exited with {process.returncode}:\n" + tail(self.logs / f"{name}.log")
+                )
 
     def tail(self, lines: int = 40) -> str:
         """The end of every component's log, for a failure message."""
@@ -620,23 +639,33 @@ def start_airflow(stack: ExitStack, cluster: Cluster) -> None:
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE,
             },
         )
+    components = []
     for name, (arguments, extra) in commands.items():
         log = cluster.logs / f"{name}.log"
-        environment = {**cluster.env, **extra}
-        launch(
-            stack, cluster.processes, name, [airflow, *arguments], log, env=environment, cwd=home
-        )
+        process = start([airflow, *arguments], log, env={**cluster.env, **extra}, cwd=home)
+        cluster.processes[name] = process
+        components.append(process)
+    # Stopped together: one by one, each would wait for the others' connections to drop.
+    stack.callback(stop_all, components)
 
     def all_up() -> bool:
-        for name, process in cluster.processes.items():
-            if process.poll() is not None:
-                raise ClusterError(
-                    f"{name} exited with {process.returncode}:\n"
-                    + tail(cluster.logs / f"{name}.log")
-                )
+        cluster.check_alive()
         return healthy(cluster.url)
 
     wait_for("Airflow to be healthy", all_up, 300, cluster.tail)
+    # Workers do not report to the health endpoint: ask them through the broker.
+    wait_for("the Celery workers to answer", lambda: workers_answer(cluster), 120, cluster.tail)
+
+
+def workers_answer(cluster: Cluster) -> bool:
+    cluster.check_alive()
+    ping = subprocess.run(
+        [sys.executable, "-m", "celery", "--app", CELERY_APP, "inspect", "ping", "--timeout", "5"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+    )
+    return all(f"{name}@" in ping.stdout for name in cluster.workers)
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -673,12 +702,7 @@ def up(arguments: argparse.Namespace) -> None:
         )
         try:
             while not stopping["signal"]:
-                for name, process in cluster.processes.items():
-                    if process.poll() is not None:
-                        raise ClusterError(
-                            f"{name} exited with {process.returncode}:\n"
-                            + tail(cluster.logs / f"{name}.log")
-                        )
+                cluster.check_alive()
                 time.sleep(1)
         except KeyboardInterrupt:
             pass

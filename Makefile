@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint typecheck pytest production-demo bench bench-smoke clean-data airflow airflow-e2e airflow-cluster
+.PHONY: setup demo test lint typecheck architecture pytest production-demo bench bench-smoke clean-data airflow airflow-e2e airflow-cluster
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -20,7 +20,7 @@ setup: $(UV)
 demo: setup
 	$(UV) run sentra demo
 
-test: setup lint typecheck pytest production-demo
+test: setup lint typecheck architecture pytest production-demo
 
 # The demo in an environment with the runtime dependencies only (no dev group), as the Docker
 # image and a production install have them: a module that only a test tool brings in fails here.
@@ -36,11 +36,15 @@ production-demo: $(UV)
 	$(PRODUCTION_VENV)/bin/sentra demo
 
 lint: setup
-	$(UV) run ruff check pipelines dags docker tests
-	$(UV) run ruff format --check pipelines dags docker tests
+	$(UV) run ruff check pipelines dags docker tests benchmarks
+	$(UV) run ruff format --check pipelines dags docker tests benchmarks
 
 typecheck: setup
 	$(UV) run mypy
+
+# The import contract in pyproject.toml ([tool.importlinter]): layers, no cycles, no Airflow.
+architecture: setup
+	$(UV) run lint-imports
 
 pytest: setup
 	$(UV) run pytest -n 2

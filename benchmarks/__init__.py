@@ -1,1 +1,1 @@
-"""Benchmarks that measure our hot paths against the plain-DuckDB limit (see DESIGN.md)."""
+"""Benchmarks that measure our hot paths against the plain-DuckDB limit (docs/benchmarks.md)."""

@@ -2,8 +2,9 @@
 
 1. ``plain``: the plain DuckDB conversion of the export -- ``read_csv`` with the non-personal
    columns projected inside the scan, quantity and order time typed natively, Parquet out.
-   The yardstick DESIGN.md sets the ingest against.
-2. ``convert``: the feed's own conversion (``pipelines.marketplace.recognise_export`` and
+   The yardstick the ingest is measured against (docs/benchmarks.md).
+2. ``convert``: the feed's own conversion
+   (``pipelines.feeds.marketplace.layouts.recognise_export`` and
    ``convert``): the same scan plus status vocabulary, rupiah amounts, Jakarta time, salted
    buyer hashes, province codes and lineage.
 3. ``ingest``: the whole ``Ingestor`` on a temporary landing store and lake: sha256, raw copy,
@@ -45,8 +46,8 @@ def generate(lines: int, out: Path, seed: int) -> None:
     """A Shopee-style export of ``lines`` order lines, streamed to ``out``."""
     import random
 
-    from pipelines import marketplace_sample as ms
-    from pipelines.sample import build_registry
+    from pipelines.samples import marketplace as ms
+    from pipelines.samples.registry import build_registry
 
     rng = random.Random(f"{seed}/bench")
     sentra = next(s for sub in build_registry("demo", seed).current() for s in sub.sentra)
@@ -60,14 +61,12 @@ def generate(lines: int, out: Path, seed: int) -> None:
 
 def plain(path: Path, target: Path) -> int:
     """The plain DuckDB conversion: the layout's non-personal columns, natively typed."""
-    from pipelines import marketplace
-    from pipelines.marts import connect
+    from pipelines.feeds.marketplace.layouts import PERSONAL_FIELDS, recognise_export
+    from pipelines.platform.duckdb import connect
 
-    export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
+    export = recognise_export(f"{SHOP}/export.csv", path)
     wanted = {
-        name: source
-        for name, source in export.sources.items()
-        if name not in marketplace.PERSONAL_FIELDS
+        name: source for name, source in export.sources.items() if name not in PERSONAL_FIELDS
     }
     typed = {
         "quantity": "cast({} as integer)",
@@ -89,21 +88,20 @@ def plain(path: Path, target: Path) -> int:
 
 def convert(path: Path, target: Path) -> int:
     """The marketplace feed's conversion, as the handler runs it."""
-    from pipelines import marketplace
-    from pipelines.settings import PROJECT_ROOT
+    from pipelines.feeds.marketplace.convert import ConversionContext, convert
+    from pipelines.feeds.marketplace.layouts import recognise_export
+    from pipelines.platform.settings import SQL_DIR
 
     now = datetime.now(UTC)
-    context = marketplace.ConversionContext(
-        PROJECT_ROOT / "sql", "benchmark-salt-0123456789", "0" * 64, SHOP, now, now
-    )
-    export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
-    return marketplace.convert(export, context, target).rows
+    context = ConversionContext(SQL_DIR, "benchmark-salt-0123456789", "0" * 64, SHOP, now, now)
+    export = recognise_export(f"{SHOP}/export.csv", path)
+    return convert(export, context, target).rows
 
 
 def ingest(path: Path, target: Path) -> int:
     """``sentra ingest`` of the export landed in a temporary store, validation included."""
-    from pipelines.ingest import Ingestor
-    from pipelines.settings import Settings
+    from pipelines.ingest.engine import Ingestor
+    from pipelines.platform.settings import Settings
 
     root = target.parent
     landed = root / "landing" / SHOP / "Order.all.csv"

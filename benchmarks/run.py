@@ -14,10 +14,11 @@ repetition by repetition:
    memory shows whether it grows with the data;
 2. ``validation``: ``benchmarks.validation_bench``'s three paths (one SQL query, GX on DuckDB,
    GX on a pandas batch);
-3. ``chain``: on the scale's sample landing (``pipelines.sample.write_samples``, generated once
-   into ``data/bench/samples/<scale>/``): ``sentra ingest`` + ``sentra build`` into a fresh lake
-   (end to end), ``sentra build --force`` (the marts alone), then one new day of Shopee orders
-   landed on top -> ``sentra ingest`` + ``sentra build`` (the incremental event).
+3. ``chain``: on the scale's sample landing (``pipelines.samples.landing.write_samples``,
+   generated once into ``data/bench/samples/<scale>/``): ``sentra ingest`` + ``sentra build``
+   into a fresh lake (end to end), ``sentra build --force`` (the marts alone), then one new
+   day of Shopee orders landed on top -> ``sentra ingest`` + ``sentra build`` (the incremental
+   event).
 
 The report is written into ``docs/benchmarks.md`` (one section per scale, replaced when rerun);
 ``--profile`` adds pyinstrument summaries of the hot paths that miss their target.
@@ -51,7 +52,7 @@ DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 SEED = 20261128
 GIB = 1024.0
 
-INGEST_TARGET = 1.25  # ours / plain DuckDB (DESIGN.md "Performance targets")
+INGEST_TARGET = 1.25  # ours / plain DuckDB (docs/benchmarks.md, "Performance targets")
 VALIDATION_TARGET = 3.0  # GX on DuckDB / one SQL query
 MARTS_TARGET_S = 30.0  # build and publish at national scale
 EVENT_TARGET_S = 10.0  # a landed file -> published marts, beyond Airflow's scheduling delay
@@ -61,7 +62,7 @@ MEMORY_TARGET_MIB = 1024.0
 @dataclass(frozen=True)
 class Scale:
     sample: str
-    """``pipelines.sample`` scale of the landing the chain runs on."""
+    """``pipelines.samples.registry`` scale of the landing the chain runs on."""
     export_lines: tuple[int, int]
     """The two sizes of the single export the ingest comparison runs on."""
     validation_rows: int
@@ -133,9 +134,9 @@ def pandas_peer(path: Path, target: Path) -> int:
     """pandas ``read_csv`` -> drop the personal columns -> ``to_parquet``, types as inferred."""
     import pandas as pd
 
-    from pipelines import marketplace
+    from pipelines.feeds.marketplace.layouts import recognise_export
 
-    personal = marketplace.recognise_export(f"{marketplace_ingest.SHOP}/x.csv", path).layout
+    personal = recognise_export(f"{marketplace_ingest.SHOP}/x.csv", path).layout
     frame = pd.read_csv(path)
     frame = frame.drop(columns=[name for name in frame.columns if name in personal.personal])
     frame.to_parquet(target)
@@ -158,8 +159,8 @@ def export_file(lines: int, cache: Path) -> Path:
 
 def sample_landing(scale: str, cache: Path) -> Path:
     """The scale's sample feeds, written once into the cache (``COMPLETE`` marks a whole one)."""
-    from pipelines.sample import write_samples
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
+    from pipelines.samples.landing import write_samples
 
     root = cache / "samples" / scale
     landing = root / "landing"
@@ -179,8 +180,8 @@ def sample_landing(scale: str, cache: Path) -> Path:
 
 def land_new_day(landing: Path, lines: int, repetition: int) -> Path:
     """One new day of Shopee orders for a shop already in the landing, as its own export."""
-    from pipelines import marketplace_sample as ms
-    from pipelines.sample import build_registry
+    from pipelines.samples import marketplace as ms
+    from pipelines.samples.registry import build_registry
 
     shop_folder = sorted((landing / "marketplace" / "shopee").iterdir())[0]
     rng = random.Random(f"{SEED}/bench/new-day/{repetition}")
@@ -396,7 +397,7 @@ def section(
         "",
         *table(rows),
         "",
-        "Targets (DESIGN.md):",
+        "Targets (see Performance targets):",
         "",
         *targets(rows, scale_name),
         "",
@@ -410,6 +411,8 @@ Written by `benchmarks/run.py` (`make bench`, or `uv run python -m benchmarks.ru
 national --repeats 3`); each section between the markers is replaced when its scale is rerun.
 What each path does is in the module docstring; the validation paths are those of
 [validation-performance.md](validation-performance.md).
+
+The targets are in docs/benchmarks.md, "Performance targets".
 
 ## Results
 

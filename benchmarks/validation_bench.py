@@ -8,9 +8,9 @@ process (so peak RSS is that path's alone), several repetitions interleaved:
 3. ``Validator.validate`` on the whole file read into pandas -- GX's pandas engine.
 
 "checks" is the time of the checking call itself, after the process imported what it needs
-(``import great_expectations`` is a one-off per worker process, reported by DESIGN.md on its
-own); it includes GX building its context on first use. "process" is the whole worker process,
-imports included. The ratio (2)/(1) is taken per repetition, so machine noise cancels.
+(``import great_expectations`` is a one-off per worker process, reported in docs/benchmarks.md
+on its own); it includes GX building its context on first use. "process" is the whole worker
+process, imports included. The ratio (2)/(1) is taken per repetition, so machine noise cancels.
 
     uv run python -m benchmarks.validation_bench --rows 5000000 --repeats 5
     uv run python -m benchmarks.validation_bench --rows 20000 --repeats 1 --in-process \\
@@ -246,7 +246,7 @@ def check_with_sql(parquet: Path, suite_dir: Path) -> dict[str, int]:
 
 
 def check_with_gx_duckdb(parquet: Path, suite_dir: Path) -> dict[str, int]:
-    from pipelines.validation import Validator
+    from pipelines.quality.validation import Validator
 
     outcome = Validator(suite_dir).validate_parquet(SUITE, parquet, parameters())
     return outcome_counts(outcome.checks)
@@ -255,7 +255,7 @@ def check_with_gx_duckdb(parquet: Path, suite_dir: Path) -> dict[str, int]:
 def check_with_gx_pandas(parquet: Path, suite_dir: Path) -> dict[str, int]:
     import pandas as pd
 
-    from pipelines.validation import Validator
+    from pipelines.quality.validation import Validator
 
     frame = pd.read_parquet(parquet)
     outcome = Validator(suite_dir).validate(SUITE, frame, parameters())
@@ -313,7 +313,7 @@ def import_for(mode: str) -> None:
         import great_expectations  # noqa: F401
         import pandas  # noqa: F401
 
-        import pipelines.validation  # noqa: F401
+        import pipelines.quality.validation  # noqa: F401
 
 
 def measure(mode: str, parquet: Path, suite_dir: Path) -> Measurement:

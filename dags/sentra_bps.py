@@ -24,10 +24,10 @@ from sentra_common import START_DATE, default_args, publish_outcomes, tags
 
 **Does** fetch every table and domain listed in `pipelines/config/bps_tables.yaml` from the BPS
 Web API (`SENTRA_BPS_API_URL`, `SENTRA_BPS_API_KEY`) and ingest each answer like a landed file
-(`pipelines.bps.pull`). An answer whose bytes the ledger already holds is skipped, so
-`announce_validated` records a `sentra.validated.bps` event - and the marts are rebuilt - only
-when a release actually changed. Skips with a clear message while `pipelines.bps` is not
-installed.
+(`pipelines.feeds.bps.feed.pulled_releases`, ingested by `Ingestor.ingest_pulled`). An answer
+whose bytes the ledger already holds is skipped, so `announce_validated` records a
+`sentra.validated.bps` event - and the marts are rebuilt - only when a release actually changed.
+Without `SENTRA_BPS_API_KEY` the pull skips, saying so: that is configuration, not an outage.
 
 **When it fails**: HTTP errors and error answers are `failed` outcomes retried by the next pull;
 check the API key and the BPS service status. A quarantined release needs the table config or

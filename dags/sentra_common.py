@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import Asset, AssetWatcher, BaseNotifier, get_current_context, task
 
-from pipelines.feeds import FEEDS
-from pipelines.settings import Settings
+from pipelines.feeds.catalog import FEEDS
+from pipelines.platform.settings import Settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -134,7 +134,7 @@ def announce(asset: Asset, describe: str, task_id: str) -> Any:
 
 
 class SentraAlertNotifier(BaseNotifier):
-    """Sends a failed task to the team's channels (``pipelines.alerts``) with a link to its log.
+    """Sends a failed task to the team's alert channels with a link to its log.
 
     Data problems (a quarantined file) are alerted in detail by the ingest task itself; this
     covers everything else: errors, retries exhausted, a stale feed, a marts check that failed.
@@ -145,46 +145,9 @@ class SentraAlertNotifier(BaseNotifier):
         self.severity = severity
 
     def notify(self, context: Context) -> None:
-        if getattr(context.get("exception"), "already_alerted", False):
-            log.info("failure already alerted in detail by the task; no generic alert")
-            return
-        title, body = failure_text(context)
-        send_alert(self.severity, title, body)
+        from sentra_tasks import alert_task_failure
 
-
-def failure_text(context: Context) -> tuple[str, str]:
-    ti = context.get("ti")
-    dag_run = context.get("dag_run")
-    where = f"{ti.dag_id}.{ti.task_id}" if ti else getattr(dag_run, "dag_id", "a Sentra DAG")
-    error = context.get("exception")
-    lines = [
-        f"Run: {getattr(dag_run, 'run_id', '?')}",
-        f"Error: {type(error).__name__}: {error}" if error else "Error: see the task log",
-        f"Log: {run_link(context)}",
-        "",
-        "What to do: read the log; fix the cause; clear the task to rerun it. Files are never "
-        "lost: the ledger retries failed files on the next ingest, and the marts keep serving "
-        "the last good version.",
-    ]
-    return f"Sentra: {where} failed", "\n".join(lines)
-
-
-def run_link(context: Context) -> str:
-    ti = context.get("ti")
-    try:
-        return str(ti.log_url) if ti else "(no task instance)"
-    except Exception:  # a link is a convenience; never fail an alert over it
-        return "(see the Airflow UI)"
-
-
-def send_alert(severity: Literal["critical", "warning"], title: str, body: str) -> None:
-    """Deliver through ``pipelines.alerts`` when it is installed; otherwise a log line."""
-    try:
-        from pipelines.alerts import Alert, deliver
-    except ImportError:
-        log.warning("ALERT [%s] %s\n%s", severity, title, body)
-        return
-    deliver([Alert(severity, title, body)], settings().alert_urls)
+        alert_task_failure(self.severity, context)
 
 
 def publish_outcomes(source: str, summary: Any) -> None:

@@ -24,10 +24,9 @@ from sentra_common import START_DATE, default_args, tags
 that exist; a province that stops sending its registry creates no run at all.
 
 **Does** compare, per feed and scope (a province's registry, a marketplace shop), when the last
-file was *ingested* with the contract in `pipelines/config/quality.yaml` (`freshness_days`), using
-`pipelines.freshness.check_freshness`. Overdue scopes are sent as one alert and the run fails so
-it shows red; up-to-date feeds leave it green. Skips (with the reason in the log) while
-`pipelines.freshness` is not installed.
+file was *ingested* with the contract in `pipelines/config/quality.yaml` (`freshness_days`).
+Overdue scopes are sent as one alert and the run fails so it shows red; up-to-date feeds leave
+it green.
 
 **When it fails**: ask the offices or sellers named in the alert for their files; nothing in the
 pipeline needs fixing. An error in the check itself retries and then alerts.

@@ -1,8 +1,7 @@
-"""One ingest DAG per feed in ``pipelines.feeds.FEEDS``: a new feed needs no edit here."""
+"""One ingest DAG per feed in ``pipelines.feeds.catalog.FEEDS``: a new feed needs no edit here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 # Unused here on purpose: the DAG processor pre-imports a file's top-level ``airflow.*`` imports
@@ -12,7 +11,7 @@ import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
 from airflow.sdk import DAG, dag, get_current_context, task
 from sentra_common import START_DATE, default_args, landed_asset, publish_outcomes, tags
 
-from pipelines.feeds import FEEDS
+from pipelines.feeds.catalog import FEEDS
 
 DOC = """
 ### Ingest the `{source}` feed
@@ -63,13 +62,16 @@ def ingest_dag(source: str) -> DAG:
             from sentra_tasks import ingest_key
 
             context = get_current_context()
-            context["landing_key"] = key  # names the instance in the UI (map_index_template)
+            # Names the instance in the UI: Airflow renders map_index_template with the context,
+            # and adding a key to it is its documented way for TaskFlow tasks.
+            context["landing_key"] = key  # type: ignore[typeddict-unknown-key]
             return ingest_key(source, key, context)
 
         # With nothing unsettled `ingest` expands to no instance and is skipped; the summary still
         # runs (empty), so the run ends green and announces nothing.
+        # `summaries` is an XComArg when the DAG is built and the instances' results when it runs.
         @task(trigger_rule="none_failed")
-        def summarise(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        def summarise(summaries: Any) -> dict[str, Any]:
             from sentra_tasks import merge_summaries
 
             return merge_summaries(source, list(summaries), get_current_context())

@@ -58,8 +58,9 @@ def sentra_reprocess() -> None:
         from sentra_tasks import reprocess
 
         context = get_current_context()
-        result: dict[str, Any] = reprocess(dict(context["params"]), context)
-        return result["marts"]
+        result = reprocess(dict(context["params"]), context)
+        marts: dict[str, Any] = result["marts"]
+        return marts
 
     announce(MARTS, "marts_extra", "announce_marts")(replay_and_build())
 

@@ -8,23 +8,21 @@ event extras, which the Airflow UI shows without anyone opening a log. Listed in
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections import Counter
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from sentra_common import run_link, send_alert, settings
+
+from pipelines.platform.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from airflow.sdk import Context
 
-    from pipelines.ingest import FileOutcome, Ingestor, IngestSummary
-    from pipelines.settings import Settings
+    from pipelines.app.usecases import IngestRun
+    from pipelines.ingest.engine import FileOutcome, IngestSummary
+    from pipelines.platform.notify import Severity
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +68,7 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
     if extra.get("from_trigger"):
         payload = extra.get("payload") or {}
         if "message_batch" in payload:
-            from pipelines.watch import keys_from_s3_messages
+            from pipelines.ingest.watch import keys_from_s3_messages
 
             notes = keys_from_s3_messages(payload["message_batch"])
             return {
@@ -95,10 +93,10 @@ def unsettled_keys(source: str, context: Context) -> list[str]:
     merged or be S3 test messages, and identity is the content's hash, not the message. One key
     per sha256, so two mapped tasks never ingest the same bytes at once.
     """
-    from pipelines.watch import LandingWatch
+    from pipelines.ingest.watch import LandingWatch
 
     triggering_events(context)
-    config = settings()
+    config = Settings()
     first_key: dict[str, str] = {}
     for item in LandingWatch(config.landing_store, config.lake_store, source).unsettled():
         first_key.setdefault(item.sha256, item.key)
@@ -110,10 +108,13 @@ def unsettled_keys(source: str, context: Context) -> list[str]:
 def ingest_key(source: str, key: str, context: Context) -> dict[str, Any]:
     """Ingest one landed file: one mapped task instance, so files run on several workers at once.
 
-    ``Ingestor.run`` reads the ledger again first: content settled since the listing (by another
-    run) is reported as skipped, not ingested twice.
+    The ingest reads the ledger again first: content settled since the listing (by another run)
+    is reported as skipped, not ingested twice.
     """
-    return run_ingestor(source, context, lambda ingestor: ingestor.run([key]))
+    from pipelines.app import usecases
+
+    run = usecases.ingest(Settings(), ledger_run_id(context), [key], alert_footer=footer(context))
+    return summary_dict(source, run)
 
 
 def merge_summaries(
@@ -126,49 +127,43 @@ def merge_summaries(
 
 def pull_bps(context: Context) -> dict[str, Any]:
     """Pull every configured BPS table; a release whose bytes are known is skipped."""
-    bps = optional_module("bps", "the BPS pull")
-    if not getattr(settings(), "bps_api_key", None):
+    from pipelines.app import usecases
+
+    config = Settings()
+    if config.bps_api_key is None:
         # A missing key is configuration, not an outage: retrying or alerting daily won't help.
         raise AirflowSkipException(
             "SENTRA_BPS_API_KEY is not set, so BPS is not polled; set it to pull releases "
             "(responses landed under bps/ are still ingested by sentra_ingest_bps)"
         )
-    summary: dict[str, Any] = run_ingestor("bps", context, bps.pull)
-    return summary
-
-
-def run_ingestor(
-    source: str, context: Context, work: Callable[[Ingestor], IngestSummary]
-) -> dict[str, Any]:
-    """One ledger run: do ``work``, send the data alerts, return the summary as plain JSON."""
-    from pipelines.ingest import Ingestor
-
-    config = settings()
-    summary = work(Ingestor(config, ledger_run_id(context)))
-    alert_data_problems(summary, config, context)
-    return summary_dict(source, summary)
+    run = usecases.pull_bps(config, ledger_run_id(context), alert_footer=footer(context))
+    return summary_dict("bps", run)
 
 
 def replay_files(sha256s: list[str], keys: list[str], context: Context) -> dict[str, Any]:
-    """Ingest received files again even though settled (after fixing a suite or reference).
+    """Ingest received files again even though settled (after fixing a suite or reference)."""
+    from pipelines.app import usecases
 
-    By sha256 (or a unique prefix) from the raw copy in the lake (``Ingestor.replay``), so the
-    landed file may be long gone; by landing key from the landing store as it is now.
-    """
-    from pipelines.ingest import IngestSummary
+    try:
+        run = usecases.replay(
+            Settings(), ledger_run_id(context), sha256s, keys, alert_footer=footer(context)
+        )
+    except LookupError as error:
+        raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
+    return summary_dict("reprocess", run)
 
-    def replay(ingestor: Ingestor) -> IngestSummary:
-        summary = IngestSummary(run_id=ingestor.run_id)
-        try:
-            summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]
-        except LookupError as error:
-            raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
-        for obj in ingestor.landed_objects(keys) if keys else []:
-            # An empty "settled" set is what makes this a replay rather than a no-op.
-            summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
-        return summary
 
-    return run_ingestor("reprocess", context, replay)
+def footer(context: Context) -> str:
+    """The line every alert of a task ends with: where its log is."""
+    return f"Airflow: {run_link(context)}"
+
+
+def run_link(context: Context) -> str:
+    ti = context.get("ti")
+    try:
+        return str(ti.log_url) if ti else "(no task instance)"
+    except Exception:  # a link is a convenience; never fail an alert over it
+        return "(see the Airflow UI)"
 
 
 def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
@@ -184,7 +179,8 @@ def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
     }
 
 
-def summary_dict(source: str, summary: IngestSummary) -> dict[str, Any]:
+def summary_dict(source: str, run: IngestRun) -> dict[str, Any]:
+    summary: IngestSummary = run.summary
     files = [outcome_dict(outcome) for outcome in summary.outcomes]
     for item in files:
         log.info("%(status)s %(key)s (%(sha256).12s): %(message)s", item)
@@ -236,33 +232,17 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
         )
 
 
-def alert_data_problems(summary: IngestSummary, config: Settings, context: Context) -> None:
-    """Detailed alerts (checks, samples, what was not published) from ``pipelines.alerts``."""
-    try:
-        from pipelines.alerts import alerts_for_ingest, deliver
-    except ImportError:
-        for outcome in summary.outcomes:
-            if outcome.status in ("quarantined", "failed"):
-                log.warning("ALERT %s %s: %s", outcome.status, outcome.key, outcome.message)
-        return
-    link = run_link(context)
-    alerts = [
-        replace(alert, body=f"{alert.body}\n\nAirflow: {link}")
-        for alert in alerts_for_ingest(summary, config)
-    ]
-    deliver(alerts, config.alert_urls)
-
-
 # -- marts -------------------------------------------------------------------------------------
 
 
 def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
-    from pipelines.marts import MartsCheckError, build_and_publish
+    from pipelines.app import usecases
+    from pipelines.marts.build import MartsCheckError
 
     events = triggering_events(context)
     try:
-        result = build_and_publish(settings(), ledger_run_id(context), force=force)
+        result = usecases.build(Settings(), ledger_run_id(context), force=force)
     except MartsCheckError as error:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
@@ -286,22 +266,6 @@ def marts_extra(result: dict[str, Any]) -> dict[str, Any]:
     return {key: result[key] for key in ("version", "published_at", "input_files", "row_counts")}
 
 
-# -- optional modules other feeds and checks provide ---------------------------------------------
-
-
-def optional_module(name: str, purpose: str) -> Any:
-    """``pipelines.<name>`` if it exists yet; otherwise skip the task saying what is missing."""
-    try:
-        return importlib.import_module(f"pipelines.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"pipelines.{name}":
-            raise  # the module exists but something it needs is missing: a real error
-        raise AirflowSkipException(
-            f"pipelines.{name} is not installed yet, so {purpose} cannot run; this DAG skips "
-            "until it is (nothing is wrong with the other feeds)"
-        ) from None
-
-
 def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
     """Replay files (by sha256 or landing key) and/or rebuild the marts, as one run."""
     sha256s = [sha.strip() for sha in params.get("sha256s") or [] if sha.strip()]
@@ -321,12 +285,47 @@ def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
 def check_freshness(context: Context) -> dict[str, Any]:
     """Alert (and fail the run) when a feed, province or shop has gone quiet for too long."""
-    freshness = optional_module("freshness", "the freshness watchdog")
-    report = freshness.check_freshness(settings())
-    counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in report.summary().items()}
+    from pipelines.app import usecases
+
+    run = usecases.watch_freshness(Settings(), alert_footer=footer(context))
+    summary = run.report.summary()
+    counts = {source: {"fresh": f, "overdue": o} for source, (f, o) in summary.items()}
     log.info("freshness per source: %s", counts)
-    alert = report.alert()
-    if alert is not None:
-        send_alert(alert.severity, alert.title, f"{alert.body}\n\nAirflow: {run_link(context)}")
+    if run.alerted.alerts:
+        [alert] = run.alerted.alerts
         raise AlertedFailure(f"{alert.title}:\n{alert.body}")
     return counts
+
+
+def send_alert(severity: Severity, title: str, body: str) -> None:
+    """Deliver one alert to the channels in ``SENTRA_ALERT_URLS`` (and the task log)."""
+    from pipelines.app import usecases
+    from pipelines.platform.notify import Alert
+
+    usecases.send(Settings(), [Alert(severity, title, body)])
+
+
+def alert_task_failure(severity: Severity, context: Context) -> None:
+    """A failed task, to the team's channels with a link to its log (unless alerted already)."""
+    if getattr(context.get("exception"), "already_alerted", False):
+        log.info("failure already alerted in detail by the task; no generic alert")
+        return
+    title, body = failure_text(context)
+    send_alert(severity, title, body)
+
+
+def failure_text(context: Context) -> tuple[str, str]:
+    ti = context.get("ti")
+    dag_run = context.get("dag_run")
+    where = f"{ti.dag_id}.{ti.task_id}" if ti else getattr(dag_run, "dag_id", "a Sentra DAG")
+    error = context.get("exception")
+    lines = [
+        f"Run: {getattr(dag_run, 'run_id', '?')}",
+        f"Error: {type(error).__name__}: {error}" if error else "Error: see the task log",
+        f"Log: {run_link(context)}",
+        "",
+        "What to do: read the log; fix the cause; clear the task to rerun it. Files are never "
+        "lost: the ledger retries failed files on the next ingest, and the marts keep serving "
+        "the last good version.",
+    ]
+    return f"Sentra: {where} failed", "\n".join(lines)

@@ -3,7 +3,7 @@
 Airflow's own file triggers delete what they find, and S3-compatible stores on premises often have
 no queue to notify. ``LandingStoreTrigger`` lists ``<source>/`` in the landing store every few
 seconds and fires an asset event for content the ledger has not settled (see
-``pipelines.watch``). It never writes to, moves or deletes anything in the landing store.
+``pipelines.ingest.watch``). It never writes to, moves or deletes anything in the landing store.
 
 The triggerer imports this module by its class path (``sentra_triggers.LandingStoreTrigger``), so
 the dags folder must be on its ``PYTHONPATH`` (``make airflow`` and the compose file set it).
@@ -56,8 +56,8 @@ class LandingStoreTrigger(BaseEventTrigger):
         )
 
     def open_watch(self) -> Any:
-        from pipelines.storage import open_storage
-        from pipelines.watch import LandingWatch
+        from pipelines.ingest.watch import LandingWatch
+        from pipelines.platform.storage import open_storage
 
         return LandingWatch(
             open_storage(self.landing),

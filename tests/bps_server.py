@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from pipelines.regions import load_regions
+from pipelines.reference.regions import load_regions
 
 NOT_AVAILABLE = b'{"status":"OK","data-availability":"not-available","data":""}'
 DATA_PATH = re.compile(

@@ -14,7 +14,7 @@ import pytest
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +80,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def local_settings(root: Path) -> Settings:
     """Landing, lake and warehouse under ``root``, for fixtures of any scope."""
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
     return Settings(
         landing=str(root / "landing"),
@@ -93,7 +93,7 @@ def local_settings(root: Path) -> Settings:
 @pytest.fixture
 def s3_settings(s3_env: str, tmp_path: Path) -> Settings:
     """Landing and lake in a fresh moto bucket; the warehouse stays a local file."""
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
     return Settings(
         landing=f"{s3_env}/landing",

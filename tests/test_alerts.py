@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from pipelines.alerts import Alert, alerts_for_ingest, deliver
-from pipelines.ingest import Ingestor
-from pipelines.ledger import Ledger
-from pipelines.marts import build_and_publish
-from pipelines.settings import Settings
+from pipelines.ingest.alerts import alerts_for_ingest
+from pipelines.ingest.engine import Ingestor
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish
+from pipelines.platform.notify import Alert, deliver
+from pipelines.platform.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 
@@ -159,7 +160,7 @@ def test_ingest_through_the_cli_delivers_the_alert(
 ) -> None:
     from typer.testing import CliRunner
 
-    from pipelines.cli import app
+    from pipelines.app.cli import app
 
     hook, received = webhook
     for name, value in {

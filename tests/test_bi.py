@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest import Ingestor
-from pipelines.marts import (
+from pipelines.ingest.engine import Ingestor
+from pipelines.marts.build import (
     STORAGE_VERSION,
     MartsCheckError,
     build_and_publish,
@@ -24,7 +24,7 @@ from pipelines.marts import (
     documentation_file,
     parquet_dir,
 )
-from pipelines.settings import Settings
+from pipelines.platform.settings import Settings
 from tests.conftest import local_settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 

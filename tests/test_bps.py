@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import bps
-from pipelines.bps_sample import bps_sample_files, encode
-from pipelines.cli import app
-from pipelines.ingest import Ingestor
-from pipelines.ledger import Ledger
-from pipelines.marts import build_and_publish, connect
-from pipelines.settings import Settings
+from pipelines.app.cli import app
+from pipelines.feeds.bps import feed as bps
+from pipelines.ingest.engine import Ingestor
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
+from pipelines.samples.bps import bps_sample_files, encode
 from tests.bps_server import FakeBps, responses_by_table, serving
 
 KEY = "sekret-Key-4f1c9e0b7a"
@@ -308,8 +309,10 @@ def pull(
     settings: Settings, fake: FakeBps, *domains: str, tables: tuple[bps.BpsTable, ...] = (YOY, QTQ)
 ) -> Any:
     """Pull ``domains`` of ``tables`` (few, to keep validation time down) from the fake."""
-    ingestor = Ingestor(settings)
-    return bps.pull(ingestor, client=client(fake), tables=small_tables(*domains, tables=tables))
+    releases = bps.pulled_releases(
+        settings, client=client(fake), tables=small_tables(*domains, tables=tables)
+    )
+    return Ingestor(settings).ingest_pulled(releases)
 
 
 def test_pulling_twice_changes_nothing(settings: Settings, fake: FakeBps) -> None:
@@ -386,7 +389,9 @@ def test_a_wrong_key_never_reaches_logs_ledger_or_lake(
     ingestor = Ingestor(settings)
     api = bps.BpsClient(fake.base_url, wrong, backoff_factor=0.0, retries=1)
 
-    summary = bps.pull(ingestor, client=api, tables=small_tables("3400"))
+    summary = ingestor.ingest_pulled(
+        bps.pulled_releases(settings, client=api, tables=small_tables("3400"))
+    )
 
     assert {o.status for o in summary.outcomes} == {"failed"}
     everything = caplog.text + "".join(o.message for o in summary.outcomes)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from pipelines.marts import connect
+from pipelines.app.cli import app
+from pipelines.platform.duckdb import connect
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.feeds import FEEDS
+from pipelines.feeds.catalog import FEEDS
 from tests.airflow.shared import once_per_run
 
 PROJECT = Path(__file__).resolve().parent.parent

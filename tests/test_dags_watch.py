@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipelines.ledger import Ledger, LedgerRecord
-from pipelines.watch import LandingWatch, keys_from_s3_messages
+from pipelines.ingest.watch import LandingWatch, keys_from_s3_messages
+from pipelines.lake.ledger import Ledger, LedgerRecord
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 
 if TYPE_CHECKING:
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
 
 DAGS = Path(__file__).resolve().parent.parent / "dags"
 

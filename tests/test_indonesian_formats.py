@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.indonesian_formats import (
+from pipelines.feeds.formats import (
     ValueFormatError,
     decode_text,
     normalise_header,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.ingest import Ingestor
-from pipelines.ledger import Ledger
-from pipelines.marts import build_and_publish, connect
-from pipelines.settings import Settings
+from pipelines.ingest.engine import Ingestor
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 

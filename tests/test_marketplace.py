@@ -11,16 +11,22 @@ from typing import Any
 
 import pytest
 
-from pipelines import marketplace
-from pipelines.alerts import alerts_for_ingest
-from pipelines.ingest import Ingestor, IngestSummary
-from pipelines.ledger import Ledger
-from pipelines.marketplace import ConversionContext, MarketplaceFormatError
-from pipelines.marketplace_sample import MarketplaceScale, write_marketplace_samples
-from pipelines.marts import build_and_publish, connect
-from pipelines.sample import build_registry
-from pipelines.settings import PROJECT_ROOT, Settings
-from pipelines.validation import Validator
+from pipelines.feeds.marketplace.convert import ConversionContext, convert
+from pipelines.feeds.marketplace.handler import clean_schema
+from pipelines.feeds.marketplace.layouts import (
+    MarketplaceFormatError,
+    load_layouts,
+    recognise_export,
+)
+from pipelines.ingest.alerts import alerts_for_ingest
+from pipelines.ingest.engine import Ingestor, IngestSummary
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import EXPECTATIONS_DIR, SQL_DIR, Settings
+from pipelines.quality.validation import Validator
+from pipelines.samples.marketplace import MarketplaceScale, write_marketplace_samples
+from pipelines.samples.registry import build_registry
 from tests.marketplace_files import (
     PERSONAL_VALUES,
     SHOPEE_HEADER,
@@ -43,7 +49,7 @@ ESMART = "marketplace/esmart"
 @pytest.fixture(scope="module")
 def validator() -> Validator:
     # One GX context for the module: building one costs seconds.
-    return Validator(PROJECT_ROOT / "expectations")
+    return Validator(EXPECTATIONS_DIR)
 
 
 def ingest(settings: Settings, validator: Validator) -> IngestSummary:
@@ -63,11 +69,9 @@ def converted(tmp_path: Path, key: str, data: bytes) -> list[dict[str, Any]]:
     path = tmp_path / "landed"
     path.write_bytes(data)
     now = datetime(2026, 6, 30, tzinfo=UTC)
-    context = ConversionContext(
-        PROJECT_ROOT / "sql", "test-salt-0123456789", "0" * 64, key, now, now
-    )
+    context = ConversionContext(SQL_DIR, "test-salt-0123456789", "0" * 64, key, now, now)
     target = tmp_path / "converted.parquet"
-    conversion = marketplace.convert(marketplace.recognise_export(key, path), context, target)
+    conversion = convert(recognise_export(key, path), context, target)
     rows = pq.read_table(target).to_pylist()
     assert len(rows) == conversion.rows
     return sorted(rows, key=lambda row: row["source_row"])
@@ -91,7 +95,7 @@ def test_each_layout_is_recognised_from_its_content_not_its_name(
     path = tmp_path / "landed"
     path.write_bytes(data)
 
-    assert marketplace.recognise_export(key, path).layout.name == layout
+    assert recognise_export(key, path).layout.name == layout
 
 
 def test_a_shopee_export_saved_with_semicolons_and_crlf_is_still_shopee(tmp_path: Path) -> None:
@@ -119,7 +123,7 @@ def test_a_file_that_is_no_known_export_is_refused_with_a_clear_message(
     path.write_bytes(data)
 
     with pytest.raises(MarketplaceFormatError, match=said(says)) as raised:
-        marketplace.recognise_export(key, path)
+        recognise_export(key, path)
     assert "Siti" not in str(raised.value)
 
 
@@ -136,7 +140,7 @@ def test_a_csv_without_its_header_row_is_refused_without_quoting_its_first_line(
     path.write_bytes(csv_bytes(SHOPEE_ROWS[0], SHOPEE_ROWS[1:]))
 
     with pytest.raises(MarketplaceFormatError) as raised:
-        marketplace.recognise_export(f"{SHOP}/orders.csv", path)
+        recognise_export(f"{SHOP}/orders.csv", path)
     message = str(raised.value)
     assert "'No. Pesanan'" in message and "'Order ID'" in message
     assert not any(value in message for value in PERSONAL_VALUES)
@@ -145,12 +149,12 @@ def test_a_csv_without_its_header_row_is_refused_without_quoting_its_first_line(
 def test_only_known_non_personal_columns_and_the_buyer_id_are_read(tmp_path: Path) -> None:
     path = tmp_path / "landed"
     path.write_bytes(shopee_csv())
-    export = marketplace.recognise_export(f"{SHOP}/orders.csv", path)
+    export = recognise_export(f"{SHOP}/orders.csv", path)
     read = {SHOPEE_HEADER[int(source[1:])] for source in export.sources.values()}
 
     assert "Username (Pembeli)" in read  # to be hashed, in the same statement
     assert not read & {"Nama Penerima", "No. Telepon", "Alamat Pengiriman"}
-    for layout in marketplace.load_layouts().values():
+    for layout in load_layouts().values():
         read_sources = {s for name, s in layout.fields.items() if name != "buyer"}
         assert not read_sources & set(layout.personal), layout.name
 
@@ -292,7 +296,7 @@ def test_the_same_export_three_times_changes_nothing(
 
     assert [o.status for o in first.outcomes] == ["ingested"]
     [record] = Ledger(settings.lake_store).latest_records("marketplace")
-    assert record.metrics["lines_by_scope"] == {"shopee/keripik_rohani": 4}
+    assert record.metrics["rows_by_scope"] == {"shopee/keripik_rohani": 4}
 
 
 def test_an_export_far_smaller_than_the_shops_previous_one_is_held_back(
@@ -342,7 +346,7 @@ def personal_values(settings: Settings, keys: list[str]) -> set[str]:
     """Every personal value in the landed sample exports, read back from the files."""
     import csv
 
-    layouts = marketplace.load_layouts().values()
+    layouts = load_layouts().values()
     personal = {header for layout in layouts for header in layout.personal}
     personal |= {layout.fields["buyer"] for layout in layouts}
     found: set[str] = set()
@@ -486,7 +490,7 @@ def test_an_export_on_s3_goes_through(s3_settings: Settings, validator: Validato
     table = s3_settings.lake_store.read_parquet(
         [f"clean/marketplace_orders/{outcome.sha256}.parquet"]
     )
-    assert table.schema.equals(marketplace.clean_schema("marketplace_orders"))
+    assert table.schema.equals(clean_schema("marketplace_orders"))
     assert table.num_rows == 3
 
 
@@ -495,7 +499,7 @@ def test_an_export_on_s3_goes_through(s3_settings: Settings, validator: Validato
 
 @pytest.fixture(scope="module")
 def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     root = tmp_path_factory.mktemp("exports")
     registry = build_registry("demo", 20261128)
@@ -505,7 +509,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 def test_the_sample_is_byte_identical_for_a_seed(
     demo_exports: tuple[Path, Any], tmp_path: Path
 ) -> None:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     root, report = demo_exports
     again = write_marketplace_samples(open_storage(str(tmp_path)), build_registry("demo", 20261128))
@@ -526,7 +530,7 @@ def test_the_sample_sells_from_registry_shops_in_every_layout(
     layouts: Counter[str] = Counter()
     shops = set()
     for key in report.files:
-        export = marketplace.recognise_export(key, root / key)
+        export = recognise_export(key, root / key)
         layouts[export.layout.name] += 1
         if export.marketplace:
             shops.add(f"{export.marketplace}:{export.seller_account}")
@@ -563,7 +567,7 @@ def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path
 
     import pyarrow.parquet as pq
 
-    from pipelines import marketplace_sample as ms
+    from pipelines.samples import marketplace as ms
 
     rng = random.Random("order")
     sentra = next(s for sub in build_registry("demo", 1).current() for s in sub.sentra)
@@ -575,16 +579,14 @@ def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path
     ms.write_csv(text, ms.SHOPEE, lines)
     path = tmp_path / "export.csv"
     path.write_text(text.getvalue(), encoding="utf-8")
-    export = marketplace.recognise_export(f"{SHOP}/export.csv", path)
+    export = recognise_export(f"{SHOP}/export.csv", path)
     # Small read buffers: a file of a few MB is then read by several threads at once.
     small = export.reader.replace(")", ", buffer_size = 65536, max_line_size = 32768)")
     now = datetime(2026, 6, 30, tzinfo=UTC)
-    context = ConversionContext(
-        PROJECT_ROOT / "sql", "salt-0123456789abcdef", "0" * 64, "k", now, now
-    )
+    context = ConversionContext(SQL_DIR, "salt-0123456789abcdef", "0" * 64, "k", now, now)
     target = tmp_path / "out.parquet"
 
-    marketplace.convert(dataclasses.replace(export, reader=small), context, target)
+    convert(dataclasses.replace(export, reader=small), context, target)
 
     rows = pq.read_table(target, columns=["source_row", "order_line_id"]).to_pylist()
     written = list(csv.DictReader(io.StringIO(text.getvalue())))

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingest import Ingestor
-from pipelines.marts import MartsCheckError, build_and_publish, connect, load_models
-from pipelines.settings import Settings
+from pipelines.ingest.engine import Ingestor
+from pipelines.marts.build import MartsCheckError, build_and_publish, load_models
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 

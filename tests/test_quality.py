@@ -10,12 +10,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.freshness import check_freshness
-from pipelines.ingest import Ingestor
-from pipelines.ledger import Ledger
-from pipelines.marts import build_and_publish, connect
-from pipelines.quality import load_policy
-from pipelines.settings import Settings
+from pipelines.ingest.engine import Ingestor
+from pipelines.ingest.freshness import check_freshness
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.build import build_and_publish
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
+from pipelines.quality.policy import load_policy
 from tests.registry_files import DIY_ROWS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.regions import (
+from pipelines.reference.regions import (
     Province,
     Regency,
     RegionDirectory,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pipelines.registry import RegistryFormatError, parse_registry_file, parse_seller_accounts
+from pipelines.feeds.registry import RegistryFormatError, parse_registry_file, parse_seller_accounts
 from tests.registry_files import (
     DIY_ROWS,
     HEADER,

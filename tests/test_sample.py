@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from pipelines import sample
-from pipelines.regions import RegionResolutionError, load_regions
-from pipelines.storage import open_storage
+from pipelines.platform.storage import open_storage
+from pipelines.reference.regions import RegionResolutionError, load_regions
+from pipelines.samples import landing
+from pipelines.samples import registry as sample
 
 BOM = b"\xef\xbb\xbf"
 HEADER_FIELDS = {
@@ -36,7 +37,7 @@ Row = dict[str, Any]
 class Demo:
     """One demo run: its report and the bytes of every file it wrote."""
 
-    def __init__(self, root: Path, report: sample.SampleReport) -> None:
+    def __init__(self, root: Path, report: landing.SampleReport) -> None:
         self.root = root
         self.report = report
         self.data = {key: (root / key).read_bytes() for key in report.files}
@@ -63,7 +64,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     root = tmp_path_factory.mktemp("demo")
-    return Demo(root, sample.write_samples(open_storage(str(root))))
+    return Demo(root, landing.write_samples(open_storage(str(root))))
 
 
 def read_tables(key: str, data: bytes) -> dict[str, list[Row]]:
@@ -134,7 +135,7 @@ def problems(row: Row, province_code: str) -> list[str]:
 
 
 def test_same_seed_writes_identical_bytes(demo: Demo, tmp_path: Path) -> None:
-    again = sample.write_samples(open_storage(str(tmp_path)))
+    again = landing.write_samples(open_storage(str(tmp_path)))
 
     assert again == demo.report
     for key in demo.report.files:
@@ -142,7 +143,7 @@ def test_same_seed_writes_identical_bytes(demo: Demo, tmp_path: Path) -> None:
 
 
 def test_another_seed_writes_other_content(demo: Demo, tmp_path: Path) -> None:
-    report = sample.write_samples(open_storage(str(tmp_path)), seed=7)
+    report = landing.write_samples(open_storage(str(tmp_path)), seed=7)
 
     assert report.files == demo.report.files
     assert all((tmp_path / key).read_bytes() != demo.data[key] for key in report.files)
@@ -186,7 +187,7 @@ def test_one_province_resubmits_the_same_period(demo: Demo) -> None:
 def test_without_errors_writes_the_same_files_minus_the_broken_one(
     demo: Demo, tmp_path: Path
 ) -> None:
-    report = sample.write_samples(open_storage(str(tmp_path)), include_errors=False)
+    report = landing.write_samples(open_storage(str(tmp_path)), include_errors=False)
 
     assert report.deliberately_broken == []
     assert report.files == demo.valid_keys()
@@ -325,4 +326,4 @@ def test_every_regency_spelling_resolves_to_its_regency() -> None:
 
 def test_an_unknown_scale_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="demo"):
-        sample.write_samples(open_storage(str(tmp_path)), scale="provincial")
+        landing.write_samples(open_storage(str(tmp_path)), scale="provincial")

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.ingest import Ingestor
-from pipelines.marts import build_and_publish, connect
-from pipelines.sample import write_samples
-from pipelines.scoring import Candidate, Phasing, load_scoring_config, plan_phases
-from pipelines.settings import Settings
+from pipelines.ingest.engine import Ingestor
+from pipelines.marts.build import build_and_publish
+from pipelines.marts.scoring import Candidate, Phasing, load_scoring_config, plan_phases
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
+from pipelines.samples.landing import write_samples
 from tests.conftest import TEST_AS_OF
 
 

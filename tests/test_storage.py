@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.storage import (
+from pipelines.platform.storage import (
     LocalStorage,
     S3Storage,
     Storage,

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines import gx_duckdb
-from pipelines.validation import LOCATED_ROWS_LIMIT, CheckResult, Validator
+from pipelines.quality import gx_duckdb
+from pipelines.quality.validation import LOCATED_ROWS_LIMIT, CheckResult, Validator
 
 SUITE = "order_lines"
 PARAMETERS: dict[str, Any] = {
@@ -286,7 +286,7 @@ def test_the_patch_is_still_needed_and_applies_once(monkeypatch: pytest.MonkeyPa
     try:
         assert engine.execute_query(query).fetchall() == [(42,)]
         # Unpatched, GX fetches after closing the connection and DuckDB's rows are gone. When
-        # this starts failing, upstream fixed the bug: remove pipelines/gx_duckdb.py.
+        # this starts failing, upstream fixed the bug: remove pipelines/quality/gx_duckdb.py.
         original = patched.__func__.__wrapped__
         monkeypatch.setattr(Engine, "_execute_query_with_recovery", staticmethod(original))
         assert engine.execute_query(query).fetchall() == []

@@ -53,7 +53,7 @@ def main() -> None:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.db import initdb
 
-    from pipelines.settings import Settings
+    from pipelines.platform.settings import Settings
     from tests.registry_files import (
         DIY_ROWS,
         JATIM_MEMBERS,
@@ -94,8 +94,8 @@ def main() -> None:
 
 
 def results_sha(bag: Any, key: str) -> str:
-    from pipelines.ledger import Ledger
-    from pipelines.settings import Settings
+    from pipelines.lake.ledger import Ledger
+    from pipelines.platform.settings import Settings
 
     records = Ledger(Settings().lake_store).latest_records()
     return next(record.sha256 for record in records if record.original_name == key)

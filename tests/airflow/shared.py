@@ -18,7 +18,7 @@ from docker.cluster import wait_for
 from tests.conftest import TEST_AS_OF
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from pipelines.platform.storage import Storage
 
 
 def once_per_run(

@@ -55,7 +55,7 @@ def test_files_put_into_s3_are_ingested_on_both_workers_and_reach_the_marts(
     import boto3
     import duckdb
 
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     with running_cluster(
         warehouse=tmp_path / "warehouse" / "sentra.duckdb",

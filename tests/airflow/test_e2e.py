@@ -30,7 +30,7 @@ def record(tmp_path: Path, name: str, seconds: float, airflow: Standalone) -> No
 
 
 def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path) -> None:
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     env = sentra_env(str(landing), str(lake), tmp_path, SENTRA_WATCH_INTERVAL_SECONDS="1")
@@ -77,7 +77,7 @@ def test_an_object_put_into_the_landing_bucket_reaches_the_marts_through_sqs(
 ) -> None:
     import boto3
 
-    from pipelines.storage import open_storage
+    from pipelines.platform.storage import open_storage
 
     aws = aws_env(moto_server, tmp_path)
     for name, value in aws.items():

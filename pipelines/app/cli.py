@@ -1,0 +1,361 @@
+"""The ``sentra`` command line: sample feeds, ingest, build the marts, report status, run a demo.
+
+Exit codes: 0 ok, 1 data failed validation (quarantined) or a file failed, 2 usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from pipelines.app.usecases import Alerted
+    from pipelines.ingest.engine import IngestSummary
+    from pipelines.marts.build import BuildResult
+    from pipelines.platform.settings import Settings
+
+EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    help="Sentra IKM revitalisation pipeline: ingest feeds, validate, build and publish marts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+RunIdOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run id recorded in the ledger (Airflow passes its own); generated when omitted."
+    ),
+]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from pipelines.platform.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        errors.print(f"[red]Configuration error[/red] (SENTRA_* environment variables):\n{error}")
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+@app.command()
+def sample(
+    scale: Annotated[
+        str,
+        typer.Option(help="demo (~150 sentra) or national (~7,500 sentra, ~300,000 member IKM)."),
+    ] = "demo",
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed writes the same bytes.")
+    ] = 20261128,
+    errors_included: Annotated[
+        bool,
+        typer.Option("--with-errors/--no-errors", help="Include one deliberately broken file."),
+    ] = True,
+) -> None:
+    """Write realistic sample feeds into the landing store."""
+    try:
+        from pipelines.samples.landing import write_samples
+        from pipelines.samples.registry import SCALES
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("pipelines.samples"):
+            raise
+        errors.print(
+            "[red]The sample generators are not installed here:[/red] they ship with the "
+            "source checkout (`make demo`), not with the production wheel."
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+
+    if scale not in SCALES:
+        errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")
+        raise typer.Exit(EXIT_USAGE)
+    settings = load_settings()
+    with console.status(f"writing {scale} sample feeds to {settings.landing_store.uri} ..."):
+        report = write_samples(
+            settings.landing_store, scale=scale, seed=seed, include_errors=errors_included
+        )
+    console.print(
+        f"Wrote {len(report.files)} files ({report.sentra_rows:,} sentra rows, "
+        f"{report.member_rows:,} member IKM rows) to {settings.landing_store.uri}"
+    )
+    console.print(f"  and {len(report.bps_files)} BPS Web API responses under bps/")
+    broken = list(report.deliberately_broken)
+    if report.marketplace:
+        market = report.marketplace
+        console.print(
+            f"  and {len(market.files)} marketplace exports ({market.order_lines:,} order lines) "
+            "under marketplace/"
+        )
+        broken += market.deliberately_broken
+        for key in market.with_bad_lines:
+            console.print(f"  with a few bad lines (those should be quarantined alone): {key}")
+    for key in broken:
+        console.print(f"  deliberately broken (should be quarantined): {key}")
+
+
+@app.command()
+def ingest(
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Landing keys to ingest (e.g. registry/jatim.xlsx); default every new file. "
+            "`sentra ingest bps` pulls the BPS tables in pipelines/config/bps_tables.yaml "
+            "from the BPS Web API instead."
+        ),
+    ] = None,
+    run_id: RunIdOption = None,
+) -> None:
+    """Ingest every new landed file (or the keys given): raw copy, parse, validate, publish."""
+    summary = run_ingest(load_settings(), keys, run_id)
+    raise typer.Exit(summary.exit_code)
+
+
+def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
+    from pipelines.app import usecases
+    from pipelines.feeds.bps.feed import BpsConfigError
+
+    first, *extra = keys or [""]
+    pulling_bps = first == "bps"
+    if pulling_bps and extra:
+        errors.print(
+            "`sentra ingest bps` pulls every configured BPS table and takes no landing keys; "
+            f"got {' '.join(extra)}. Ingest landed BPS responses with `sentra ingest bps/...`."
+        )
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        with Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def advance(position: int, total: int, key: str) -> None:
+                progress.update(task, completed=position - 1, total=total, description=key)
+
+            if pulling_bps:
+                run = usecases.pull_bps(settings, run_id, progress=advance)
+            else:
+                run = usecases.ingest(settings, run_id, keys or None, progress=advance)
+    except FileNotFoundError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+    except BpsConfigError as error:
+        errors.print(f"[red]BPS configuration error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    print_ingest_summary(run.summary)
+    show_alerts(run.alerted)
+    return run.summary
+
+
+def show_alerts(alerted: Alerted) -> None:
+    """Print every alert raised, then say which channels did not get it."""
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    for alert in alerted.alerts:
+        colour = "red" if alert.severity == "critical" else "yellow"
+        errors.print(
+            Panel(
+                escape(alert.body),
+                title=f"[{colour}]{alert.severity.upper()}[/] {alert.title}",
+                border_style=colour,
+                expand=False,
+            )
+        )
+    for delivery in alerted.undelivered:
+        errors.print(
+            f"[red]Alert not delivered[/red] to {delivery.channel} "
+            f"after {delivery.attempts} attempts (see the log)."
+        )
+
+
+def print_ingest_summary(summary: IngestSummary) -> None:
+    table = Table(title=f"Ingest run {summary.run_id}", show_lines=False)
+    for column in ("file", "status", "rows", "what happened"):
+        table.add_column(column)
+    colours = {"ingested": "green", "quarantined": "yellow", "failed": "red", "skipped": "dim"}
+    for outcome in summary.outcomes:
+        detail = outcome.message + (f"\nreport: {outcome.report_key}" if outcome.report_key else "")
+        table.add_row(
+            outcome.key,
+            f"[{colours.get(outcome.status, 'white')}]{outcome.status}",
+            str(outcome.rows_in or ""),
+            detail,
+        )
+    console.print(table)
+    counts = Counter(outcome.status for outcome in summary.outcomes)
+    console.print(
+        ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        or "No landed files found."
+    )
+
+
+@app.command()
+def replay(
+    sha256: Annotated[str, typer.Argument(help="The file's sha256 (or a unique prefix of it).")],
+    run_id: RunIdOption = None,
+) -> None:
+    """Run a received file again from its raw copy (after fixing a suite or reference data)."""
+    from pipelines.app import usecases
+
+    try:
+        run = usecases.replay(load_settings(), run_id, [sha256])
+    except LookupError as error:
+        errors.print(f"[red]{error}[/red]. `sentra status` lists quarantined files.")
+        raise typer.Exit(EXIT_USAGE) from error
+    print_ingest_summary(run.summary)
+    show_alerts(run.alerted)
+    raise typer.Exit(run.summary.exit_code)
+
+
+@app.command()
+def build(
+    force: Annotated[bool, typer.Option(help="Rebuild even if nothing changed.")] = False,
+    run_id: RunIdOption = None,
+) -> None:
+    """Build the marts from the clean lake and publish them atomically."""
+    run_build(load_settings(), force, run_id)
+
+
+def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
+    from pipelines.app import usecases
+    from pipelines.lake.ledger import new_run_id
+    from pipelines.marts.build import MartsCheckError
+
+    try:
+        with console.status("building marts ..."):
+            result = usecases.build(settings, run_id or new_run_id(), force=force)
+    except MartsCheckError as error:
+        errors.print(
+            f"[red]Marts not published:[/red] {error}. "
+            f"The previous file at {settings.warehouse} keeps serving."
+        )
+        raise typer.Exit(EXIT_DATA_FAILED) from error
+    console.print(f"{result.message}: {result.warehouse.resolve()}")
+    for table, rows in sorted(result.record.row_counts.items()):
+        console.print(f"  marts.{table}: {rows:,} rows")
+    return result
+
+
+@app.command()
+def status() -> None:
+    """What arrived, what was quarantined, and what the published marts contain."""
+    from pipelines.app.status import collect_status
+
+    report = collect_status(load_settings())
+    table = Table(title="Ledger (latest status of each received file)")
+    for column in ("source", "ingested", "quarantined", "failed"):
+        table.add_column(column)
+    for source, counts in sorted(report.by_source.items()):
+        table.add_row(
+            source, *(str(counts.get(s, 0)) for s in ("ingested", "quarantined", "failed"))
+        )
+    console.print(table)
+    for item in report.quarantined:
+        console.print(
+            f"[yellow]quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
+            f"{item.error}\n  report: {item.report_key}; replay: sentra replay {item.sha256[:12]}"
+        )
+    for item in report.rows_quarantined:
+        console.print(
+            f"[yellow]rows quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
+            f"{item.rows_rejected} of {item.rows_in} rows held back; report: {item.report_key}"
+        )
+    for item in report.failed:
+        console.print(f"[red]failed[/red] {item.original_name} ({item.sha256[:12]}): {item.error}")
+    if report.freshness is not None:
+        for source, (fresh, overdue) in sorted(report.freshness.summary().items()):
+            colour = "yellow" if overdue else "green"
+            console.print(f"Freshness {source}: [{colour}]{fresh} fresh, {overdue} overdue[/]")
+    if report.latest_publish is None:
+        console.print("Marts: not published yet (run `sentra build`).")
+    else:
+        publish = report.latest_publish
+        console.print(
+            f"Marts: version {publish.version}, published {publish.published_at}, "
+            f"{len(publish.input_sha256s)} input files, at {report.warehouse}"
+        )
+        for table_name, rows in sorted(publish.row_counts.items()):
+            console.print(f"  marts.{table_name}: {rows:,} rows")
+
+
+@app.command()
+def freshness() -> None:
+    """Check every feed's freshness contract; alert and exit 1 when something is overdue."""
+    from pipelines.app import usecases
+
+    run = usecases.watch_freshness(load_settings())
+    for source, (fresh, overdue) in sorted(run.report.summary().items()):
+        console.print(f"{source}: {fresh} fresh, {overdue} overdue")
+    if not run.alerted.alerts:
+        console.print("Every feed is within its freshness contract.")
+        return
+    show_alerts(run.alerted)
+    raise typer.Exit(EXIT_DATA_FAILED)
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="demo or national.")] = "demo",
+    top: Annotated[int, typer.Option(help="How many top-ranked sentra to show.")] = 10,
+) -> None:
+    """Sample feeds, ingest them, build the marts and show the top-ranked sentra."""
+    from pipelines.app.status import top_ranked
+    from pipelines.lake.ledger import new_run_id
+
+    sample(scale=scale, seed=20261128, errors_included=True)
+    settings = load_settings()
+    run_id = new_run_id()
+    summary = run_ingest(settings, None, run_id)
+    if summary.count("failed"):
+        raise typer.Exit(EXIT_DATA_FAILED)
+    if summary.count("quarantined"):
+        console.print(
+            "[yellow]Quarantined files are expected here:[/yellow] the sample "
+            "includes a deliberately broken submission. See `sentra status`."
+        )
+    result = run_build(settings, force=False, run_id=run_id)
+    table = Table(
+        title=f"Top {top} sentra for revitalisation (marts version {result.record.version})"
+    )
+    columns, rows = top_ranked(result.warehouse, top)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row))
+    console.print(table)
+    console.print(
+        f"Marts file (open read-only in DuckDB or a BI tool): "
+        f"[bold]{result.warehouse.resolve()}[/bold]"
+    )
+
+
+if __name__ == "__main__":
+    app()

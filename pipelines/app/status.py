@@ -1,0 +1,66 @@
+"""What the pipeline knows right now: the ledger by source, quarantine, and the published marts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.lake.ledger import Ledger, LedgerRecord
+
+if TYPE_CHECKING:
+    from pipelines.ingest.freshness import FreshnessReport
+    from pipelines.lake.publications import PublishRecord
+    from pipelines.platform.settings import Settings
+
+
+@dataclass
+class StatusReport:
+    warehouse: Path
+    by_source: dict[str, Counter[str]] = field(default_factory=dict)
+    quarantined: list[LedgerRecord] = field(default_factory=list)
+    failed: list[LedgerRecord] = field(default_factory=list)
+    rows_quarantined: list[LedgerRecord] = field(default_factory=list)
+    latest_publish: PublishRecord | None = None
+    freshness: FreshnessReport | None = None
+
+
+def collect_status(settings: Settings) -> StatusReport:
+    from pipelines.ingest.freshness import check_freshness
+    from pipelines.lake.publications import published_records
+
+    ledger = Ledger(settings.lake_store)
+    report = StatusReport(warehouse=settings.warehouse.resolve())
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in ledger.latest_entries().values():
+        counts[entry.source][entry.status] += 1
+        if entry.status in ("quarantined", "failed"):
+            getattr(report, entry.status).append(ledger.read(entry))
+        elif (record := ledger.read(entry)).rows_rejected:
+            report.rows_quarantined.append(record)
+    report.by_source = dict(counts)
+    publishes = published_records(settings.lake_store)
+    report.latest_publish = publishes[-1] if publishes else None
+    report.freshness = check_freshness(settings)
+    return report
+
+
+def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The best-ranked sentra, read from the published file the way a BI tool would."""
+    from pipelines.platform.duckdb import connect
+
+    con = connect(warehouse, read_only=True)
+    try:
+        cursor = con.execute(
+            """
+            select rank_national as rank, nama_sentra, province_name as provinsi,
+                   komoditas, score, phase_year as phase, top_drivers as why
+            from marts.sentra_revitalisation_score
+            where eligible order by rank_national limit ?""",
+            [limit],
+        )
+        columns = [description[0] for description in cursor.description or []]
+        return columns, cursor.fetchall()
+    finally:
+        con.close()

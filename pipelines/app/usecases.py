@@ -1,0 +1,121 @@
+"""What the pipeline does, once: the use cases the ``sentra`` CLI and the Airflow tasks both run.
+
+Each use case takes the settings and a run id, does the work, writes its alerts in our own words,
+delivers them to the configured channels and returns what happened. The caller only decides how
+to show it (a terminal table, an XCom) and may add a line to every alert (e.g. a link to the
+Airflow log).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pipelines.feeds.bps.feed import pulled_releases
+from pipelines.ingest.alerts import alerts_for_ingest
+from pipelines.ingest.engine import Ingestor, IngestSummary
+from pipelines.ingest.freshness import FreshnessReport, check_freshness
+from pipelines.marts.build import BuildResult, build_and_publish
+from pipelines.platform.notify import Alert, Delivery, deliver
+
+if TYPE_CHECKING:
+    from pipelines.feeds.contract import ProgressCallback
+    from pipelines.platform.settings import Settings
+
+
+@dataclass(frozen=True)
+class Alerted:
+    """Alerts raised by a use case and what became of each delivery."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def undelivered(self) -> list[Delivery]:
+        return [delivery for delivery in self.deliveries if not delivery.delivered]
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    summary: IngestSummary
+    alerted: Alerted
+
+
+@dataclass(frozen=True)
+class FreshnessRun:
+    report: FreshnessReport
+    alerted: Alerted
+
+
+def ingest(
+    settings: Settings,
+    run_id: str | None,
+    keys: Sequence[str] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    alert_footer: str = "",
+) -> IngestRun:
+    """Ingest every landed file the ledger has not settled (or the landing keys given)."""
+    ingestor = Ingestor(settings, run_id)
+    return alert_ingest(settings, ingestor.run(keys, progress), alert_footer)
+
+
+def pull_bps(
+    settings: Settings,
+    run_id: str | None,
+    *,
+    progress: ProgressCallback | None = None,
+    alert_footer: str = "",
+) -> IngestRun:
+    """Pull every configured BPS table from the Web API and ingest each answer."""
+    ingestor = Ingestor(settings, run_id)
+    summary = ingestor.ingest_pulled(pulled_releases(settings, progress))
+    return alert_ingest(settings, summary, alert_footer)
+
+
+def replay(
+    settings: Settings,
+    run_id: str | None,
+    sha256s: Sequence[str] = (),
+    keys: Sequence[str] = (),
+    *,
+    alert_footer: str = "",
+) -> IngestRun:
+    """Ingest received files again though settled (after fixing a suite or reference data).
+
+    By sha256 (or a unique prefix) from the raw copy in the lake, so the landed file may be long
+    gone; by landing key from the landing store as it is now. The ledger keeps both outcomes.
+    """
+    ingestor = Ingestor(settings, run_id)
+    summary = IngestSummary(run_id=ingestor.run_id)
+    summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]
+    for obj in ingestor.landed_objects(keys) if keys else []:
+        # An empty "settled" set is what makes this a replay rather than a no-op.
+        summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
+    return alert_ingest(settings, summary, alert_footer)
+
+
+def build(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
+    """Build the marts and publish them; a no-op when inputs, SQL and settings are unchanged."""
+    return build_and_publish(settings, run_id, force=force)
+
+
+def watch_freshness(settings: Settings, *, alert_footer: str = "") -> FreshnessRun:
+    """Check every feed's freshness contract; one alert lists what is overdue."""
+    report = check_freshness(settings)
+    alert = report.alert()
+    alerts = [alert] if alert is not None else []
+    return FreshnessRun(report, send(settings, alerts, alert_footer))
+
+
+def alert_ingest(settings: Settings, summary: IngestSummary, alert_footer: str) -> IngestRun:
+    return IngestRun(summary, send(settings, alerts_for_ingest(summary, settings), alert_footer))
+
+
+def send(settings: Settings, alerts: list[Alert], footer: str = "") -> Alerted:
+    """Deliver alerts to the channels in ``SENTRA_ALERT_URLS`` (and the log), with the footer."""
+    if footer:
+        alerts = [dataclasses.replace(alert, body=f"{alert.body}\n\n{footer}") for alert in alerts]
+    return Alerted(alerts, deliver(alerts, settings.alert_urls))

@@ -1,0 +1,183 @@
+"""The marketplace sales feed: e-Smart IKM partner marketplaces' order-line exports.
+
+A landed export is recognised (``layouts``), converted (``convert``) and validated; this module
+is the feed's handler and declaration. Which IKM and sentra a shop belongs to is decided in the
+marts (SQL), from the registry's member lists.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pipelines.feeds.contract import Feed, FeedContext, FeedResult, LandedFile, lineage_fields
+from pipelines.feeds.marketplace.convert import (
+    STATUSES,
+    ConversionContext,
+    convert,
+    shown,
+    unreadable_cells,
+)
+from pipelines.feeds.marketplace.layouts import (
+    JAKARTA,
+    SOURCE,
+    MarketplaceFormatError,
+    recognise_export,
+)
+from pipelines.quality.quarantine import QuarantineReport
+from pipelines.reference.regions import load_regions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pipelines.lake.ledger import LedgerRecord
+    from pipelines.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATASET = "marketplace_orders"
+
+UNRESOLVED_PROVINCES = "unresolved_provinces"
+
+
+# Older than any e-Smart partner's marketplace: an order before it is a misread date.
+EARLIEST_ORDER_DATE = date(2010, 1, 1)
+
+
+def process_marketplace_file(context: FeedContext, landed: LandedFile) -> FeedResult:
+    """Recognise, convert and validate one landed export: typed Parquet and a verdict."""
+    report = context.new_report()
+    handle, name = tempfile.mkstemp(prefix="sentra-marketplace-", suffix=".parquet")
+    os.close(handle)
+    target = Path(name)
+    try:
+        result = ingest_export(context, landed, report, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    # Handed over in FeedResult.files, the file is removed by the ingest once published.
+    if not result.files:
+        target.unlink(missing_ok=True)
+    return result
+
+
+def ingest_export(
+    context: FeedContext, landed: LandedFile, report: QuarantineReport, target: Path
+) -> FeedResult:
+    conversion_settings = conversion_context(context.settings, landed)
+    try:
+        export = recognise_export(landed.key, landed.path)
+        conversion = convert(export, conversion_settings, target)
+    except MarketplaceFormatError as error:
+        report.file_error = str(error)
+        return FeedResult(report=report)
+    log.info("%s: %s, %d order lines", landed.key, export.layout.name, conversion.rows)
+    lines_by_scope = {export.scope: conversion.rows}
+    parameters = validation_parameters(landed, context.minimum_expected_rows(lines_by_scope))
+    outcome = context.validator.validate_parquet(DATASET, target, parameters)
+    report.failed_checks = outcome.failed
+    if report.blocking_checks:
+        report.cell_problems = unreadable_cells(export, conversion_settings)
+    metrics: dict[str, Any] = {}
+    if conversion.unresolved_provinces:
+        metrics[UNRESOLVED_PROVINCES] = [shown(s) for s in conversion.unresolved_provinces]
+    return FeedResult(
+        files={DATASET: target},
+        outcomes=[outcome],
+        report=report if report.blocking_checks else None,
+        rows_in=conversion.rows,
+        rows_by_scope=lines_by_scope,
+        metrics=metrics,
+    )
+
+
+def conversion_context(settings: Settings, landed: LandedFile) -> ConversionContext:
+    return ConversionContext(
+        sql_dir=settings.sql_dir,
+        pii_salt=buyer_hash_salt(settings),
+        sha256=landed.sha256,
+        name=landed.key,
+        landed_at=landed.landed_at,
+        received_at=landed.received_at,
+    )
+
+
+def buyer_hash_salt(settings: Settings) -> str:
+    from pipelines.platform.settings import DEMO_PII_SALT
+
+    salt = settings.pii_salt.get_secret_value()
+    if salt == DEMO_PII_SALT:
+        warn_demo_salt()
+    return salt
+
+
+@functools.cache
+def warn_demo_salt() -> None:
+    log.warning(
+        "SENTRA_PII_SALT is the public demo default: buyer hashes can be recomputed by anyone "
+        "who knows a buyer's username. Set a long random secret outside the demo."
+    )
+
+
+def validation_parameters(landed: LandedFile, min_expected_rows: int) -> dict[str, Any]:
+    return {
+        "province_codes": sorted(load_regions().provinces),
+        "statuses": list(STATUSES),
+        "earliest_order_date": EARLIEST_ORDER_DATE,
+        "landed_on": landed.landed_at.astimezone(JAKARTA).date(),
+        "min_expected_rows": min_expected_rows,
+    }
+
+
+def clean_schema(dataset: str) -> pa.Schema:
+    """The schema of ``marketplace_orders`` Parquet files, lineage columns included."""
+    import pyarrow as pa
+
+    if dataset != DATASET:
+        raise KeyError(f"the marketplace feed has no dataset {dataset!r}")
+    text, whole = pa.string(), pa.int64()
+    return pa.schema(
+        [
+            ("marketplace", text),
+            ("seller_account", text),
+            ("layout", text),
+            ("order_id", text),
+            ("order_line_id", text),
+            ("status", text),
+            ("status_source", text),
+            ("ordered_at", pa.timestamp("us", tz="UTC")),
+            ("order_date", pa.date32()),
+            ("sku", text),
+            ("product_name", text),
+            ("variation", text),
+            ("quantity", pa.int32()),
+            ("unit_price_idr", whole),
+            ("gross_idr", whole),
+            ("net_idr", whole),
+            ("buyer_hash", text),
+            ("buyer_province_code", text),
+            ("source_sheet", text),
+            ("source_row", whole),
+            *lineage_fields(),
+        ]
+    )
+
+
+def shop_of(record: LedgerRecord) -> list[str]:
+    """The shop an export refreshes (``<marketplace>/<seller_account>``), or the whole feed."""
+    parts = PurePosixPath(record.original_name).parts
+    return ["/".join(parts[1:3])] if len(parts) >= 4 else ["all"]
+
+
+FEED = Feed(
+    source=SOURCE,
+    datasets=(DATASET,),
+    process=process_marketplace_file,
+    clean_schema=clean_schema,
+    freshness_scopes=shop_of,
+)

@@ -1,0 +1,492 @@
+"""Ingest landed files: keep the raw bytes, parse, validate, publish clean Parquet or quarantine.
+
+Identity is content: a file whose sha256 the ledger has already settled (ingested or quarantined)
+is skipped, whatever its name, so re-landing the same bytes changes nothing. Every step of one
+file is ordered so a crash at any point leaves the lake consistent: the raw copy first, the clean
+Parquet next, and the ledger record last as the commit point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.feeds.catalog import FEEDS
+from pipelines.feeds.contract import (
+    ROWS_BY_SCOPE,
+    FeedContext,
+    FeedResult,
+    LandedFile,
+    ProgressCallback,
+    UnfetchedFile,
+    file_sha256,
+    with_lineage,
+)
+from pipelines.lake import layout
+from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id
+from pipelines.platform.duckdb import connect, escape_string
+from pipelines.platform.storage import StorageError
+from pipelines.quality.policy import load_policy
+from pipelines.quality.quarantine import QuarantineReport, write_quarantine_report
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pipelines.platform.settings import Settings
+    from pipelines.platform.storage import Storage, StoredObject
+    from pipelines.quality.validation import Validator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What one landed file turned into in this run."""
+
+    key: str
+    sha256: str
+    status: LedgerStatus | str
+    message: str
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    report_key: str | None = None
+    report: QuarantineReport | None = None
+    warnings: tuple[str, ...] = ()
+    source: str = ""
+    data_docs: tuple[str, ...] = ()
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything new was ingested, 1 when any file was quarantined or failed."""
+        return 1 if self.count("quarantined") or self.count("failed") else 0
+
+
+class Ingestor:
+    """Ingests landed files for one run; holds the (expensive) validator across files."""
+
+    def __init__(self, settings: Settings, run_id: str | None = None) -> None:
+        self.settings = settings
+        self.run_id = run_id or new_run_id()
+        self.landing: Storage = settings.landing_store
+        self.lake: Storage = settings.lake_store
+        self.ledger = Ledger(self.lake)
+        self._validator: Validator | None = None
+
+    @property
+    def validator(self) -> Validator:
+        if self._validator is None:
+            from pipelines.quality.validation import Validator
+
+            self._validator = Validator(self.settings.expectations_dir)
+        return self._validator
+
+    def landed_objects(self, keys: Sequence[str] | None = None) -> list[StoredObject]:
+        """New-or-not, every landed object of a supported feed (or just the given keys).
+
+        Ordered by landing time then key, so a resubmission is processed after the original.
+        """
+        objects = [obj for source in FEEDS for obj in self.landing.list(f"{source}/")]
+        if keys is not None:
+            wanted = set(keys)
+            missing = wanted - {obj.key for obj in objects}
+            if missing:
+                raise FileNotFoundError(
+                    f"not found in the landing store {self.landing.uri} under "
+                    f"{', '.join(f + '/' for f in FEEDS)}: {', '.join(sorted(missing))}"
+                )
+            objects = [obj for obj in objects if obj.key in wanted]
+        return sorted(objects, key=lambda obj: (obj.modified, obj.key))
+
+    def run(
+        self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
+    ) -> IngestSummary:
+        summary = self.ingest_objects(keys, progress)
+        if any(outcome.data_docs for outcome in summary.outcomes):
+            self.refresh_data_docs_index()
+        return summary
+
+    def refresh_data_docs_index(self) -> None:
+        from pipelines.quality.data_docs import write_index
+
+        names = {record.sha256: record.original_name for record in self.ledger.latest_records()}
+        try:
+            write_index(self.lake, names)
+        except Exception:  # the index is derived and rebuilt by the next run
+            log.exception("could not rewrite the Data Docs index")
+
+    def ingest_objects(
+        self, keys: Sequence[str] | None, progress: ProgressCallback | None
+    ) -> IngestSummary:
+        summary = IngestSummary(run_id=self.run_id)
+        objects = self.landed_objects(keys)
+        settled = self.ledger.settled_sha256s()
+        log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
+        for position, obj in enumerate(objects, start=1):
+            if progress:
+                progress(position, len(objects), obj.key)
+            try:
+                outcome = self.fetch_and_ingest(obj, settled)
+            except (OSError, StorageError) as error:
+                # Without the bytes there is no sha256 to record; the next run tries again.
+                log.error("could not read landed file %s: %s", obj.key, error)
+                outcome = FileOutcome(obj.key, "", "failed", f"could not read the file: {error}")
+            if outcome.status not in ("skipped", "failed"):
+                settled.add(outcome.sha256)
+            summary.outcomes.append(outcome)
+        return summary
+
+    def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
+        """Ingest files a feed fetched itself (BPS) like landed ones; known content is skipped."""
+        summary = IngestSummary(run_id=self.run_id)
+        settled = self.ledger.settled_sha256s()
+        for item in files:
+            if isinstance(item, UnfetchedFile):
+                outcome = FileOutcome(item.name, "", "failed", item.error, source=item.source)
+            else:
+                outcome = self.ingest_file(item, settled)
+            if outcome.status not in ("skipped", "failed"):
+                settled.add(outcome.sha256)
+            summary.outcomes.append(outcome)
+        return summary
+
+    def replay(self, sha256_prefix: str) -> FileOutcome:
+        """Run a received file again from its raw copy, e.g. after a suite or reference fix.
+
+        The ledger keeps the earlier outcome and gains the new one; the marts follow the latest.
+        """
+        record = self.ledger.read(self.ledger.history(sha256_prefix)[-1])
+        if record.raw_key is None:
+            raise LookupError(f"no raw copy recorded for {record.sha256}; land the file again")
+        log.info(
+            "replaying %s (%s), last %s", record.original_name, record.sha256[:12], record.status
+        )
+        with self.lake.local_copy(record.raw_key) as path:
+            landed = LandedFile(
+                key=record.original_name,
+                source=record.source,
+                path=path,
+                sha256=record.sha256,
+                size=record.size,
+                landed_at=datetime.fromisoformat(record.landed_at),
+            )
+            return self.ingest_file(landed, settled=set())
+
+    def new_report(self, landed: LandedFile) -> QuarantineReport:
+        """An empty quarantine report for a file of this run, for a feed handler to fill in."""
+        raw_key = layout.raw_key(landed.source, landed.sha256, landed.name)
+        return QuarantineReport(
+            source=landed.source,
+            file=landed.key,
+            sha256=landed.sha256,
+            run_id=self.run_id,
+            raw_uri=self.lake.uri_for(raw_key),
+        )
+
+    def fetch_and_ingest(self, obj: StoredObject, settled: set[str]) -> FileOutcome:
+        with self.landing.local_copy(obj.key) as path:
+            landed = LandedFile(
+                key=obj.key,
+                source=obj.key.split("/", 1)[0],
+                path=path,
+                sha256=file_sha256(path),
+                size=obj.size,
+                landed_at=obj.modified,
+            )
+            return self.ingest_file(landed, settled)
+
+    def ingest_file(self, landed: LandedFile, settled: set[str]) -> FileOutcome:
+        sha256 = landed.sha256
+        if sha256 in settled:
+            return FileOutcome(
+                landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
+            )
+        received_at = landed.received_at
+        raw_key = layout.raw_key(landed.source, sha256, landed.name)
+        try:
+            if not self.lake.exists(raw_key):
+                # Content-addressed: a concurrent writer can only write the same bytes.
+                self.lake.upload_file(landed.path, raw_key)
+            result = self.process(landed)
+            try:
+                return self.settle(landed, received_at, raw_key, result)
+            finally:
+                for path in result.files.values():
+                    path.unlink(missing_ok=True)
+        except Exception as error:  # one bad file must not stop the others
+            log.exception("ingest of %s failed", landed.key)
+            self.record(
+                landed, received_at, raw_key, "failed", error=f"{type(error).__name__}: {error}"
+            )
+            return FileOutcome(
+                landed.key,
+                sha256,
+                "failed",
+                f"internal error ({type(error).__name__}: {error}); the raw copy "
+                f"is kept and the file will be retried on the next ingest",
+            )
+
+    def process(self, landed: LandedFile) -> FeedResult:
+        return FEEDS[landed.source].process(self.feed_context(landed), landed)
+
+    def feed_context(self, landed: LandedFile) -> FeedContext:
+        """What the feed's handler may use for this file: not the ingest itself."""
+        return FeedContext(
+            settings=self.settings,
+            policy=load_policy(self.settings.quality_policy).for_source(landed.source),
+            new_report=lambda: self.new_report(landed),
+            load_validator=lambda: self.validator,
+            load_previous_rows=lambda: self.ledger.latest_metric(landed.source, ROWS_BY_SCOPE),
+        )
+
+    def settle(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+    ) -> FileOutcome:
+        """Publish, publish without the bad rows, or quarantine, by the source's policy."""
+        result = dataclasses.replace(result, data_docs=self.render_data_docs(landed, result))
+        report = result.report
+        if report is None:
+            return self.publish(landed, received_at, raw_key, result, frozenset())
+        rejected = report.rejected_locations()
+        policy = load_policy(self.settings.quality_policy).for_source(landed.source)
+        if (
+            (result.tables or result.files)
+            and rejected is not None
+            and len(rejected) <= policy.max_rejected_row_share * result.rows_in
+        ):
+            report.verdict = "rows_quarantined"
+            return self.publish(landed, received_at, raw_key, result, frozenset(rejected))
+        return self.quarantine(
+            landed, received_at, raw_key, result, frozenset(report.located_rows())
+        )
+
+    def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
+        from pipelines.quality.data_docs import write_validation_pages
+
+        try:
+            return tuple(
+                write_validation_pages(
+                    self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
+                )
+            )
+        except Exception:  # the pages are a view; never lose a file's outcome over them
+            log.exception("could not render Data Docs for %s", landed.key)
+            return ()
+
+    def publish(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        result: FeedResult,
+        rejected: frozenset[tuple[Any, ...]],
+    ) -> FileOutcome:
+        outputs = []
+        for dataset, table in result.tables.items():
+            kept, _ = split_rows(table, rejected)
+            key = layout.clean_key(dataset, landed.sha256)
+            self.lake.write_parquet(key, with_lineage(kept, landed, received_at))
+            outputs.append(key)
+        for dataset, path in result.files.items():
+            key = layout.clean_key(dataset, landed.sha256)
+            self.upload_rows(path, key, rejected, keep=True)
+            outputs.append(key)
+        report_key = self.write_report(result, rejected) if result.report else None
+        rows = (result.rows_in, result.rows_in - len(rejected), len(rejected))
+        self.record(
+            landed,
+            received_at,
+            raw_key,
+            "ingested",
+            outputs=outputs,
+            warnings=list(result.warnings),
+            rows=rows,
+            report_key=report_key,
+            metrics={ROWS_BY_SCOPE: result.rows_by_scope, **result.metrics},
+            result=result,
+        )
+        message = f"{rows[1]} rows ingested"
+        if result.report:
+            message = result.report.headline()
+        elif result.warnings:
+            message += f" with {len(result.warnings)} warnings"
+        return self.outcome(landed, "ingested", message, rows, result, report_key)
+
+    def quarantine(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        result: FeedResult,
+        rejected: frozenset[tuple[Any, ...]],
+    ) -> FileOutcome:
+        assert result.report is not None
+        report_key = self.write_report(result, rejected)
+        rows = (result.rows_in, result.rows_in - len(rejected), len(rejected))
+        self.record(
+            landed,
+            received_at,
+            raw_key,
+            "quarantined",
+            report_key=report_key,
+            error=result.report.headline(),
+            rows=rows,
+            warnings=list(result.warnings),
+            result=result,
+        )
+        return self.outcome(
+            landed, "quarantined", result.report.headline(), rows, result, report_key
+        )
+
+    def write_report(self, result: FeedResult, rejected: frozenset[tuple[Any, ...]]) -> str:
+        """The report and the rejected rows (typed, so without the raw file's personal data)."""
+        report = result.report
+        assert report is not None
+        report.rows_in, report.rows_rejected = result.rows_in, len(rejected)
+        for dataset, table in result.tables.items():
+            _, bad = split_rows(table, rejected)
+            if bad.num_rows:
+                key = layout.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+                self.lake.write_parquet(key, bad)
+                report.rejected_rows_uris.append(self.lake.uri_for(key))
+        for dataset, path in result.files.items():
+            key = layout.rejected_rows_key(report.source, report.sha256, report.run_id, dataset)
+            if self.upload_rows(path, key, rejected, keep=False):
+                report.rejected_rows_uris.append(self.lake.uri_for(key))
+        return write_quarantine_report(self.lake, report)
+
+    def upload_rows(
+        self, path: Path, key: str, rejected: frozenset[tuple[Any, ...]], *, keep: bool
+    ) -> bool:
+        """Upload the kept (or the rejected) rows of a Parquet file; False when there were none.
+
+        Without rejected rows the file goes up as it is; otherwise DuckDB streams the wanted
+        rows into a temporary file, so a large file is never held in memory.
+        """
+        if not rejected:
+            if keep:
+                self.lake.upload_file(path, key)
+            return keep
+        with tempfile.TemporaryDirectory(prefix="sentra-rows-") as folder:
+            part = Path(folder) / "part.parquet"
+            if copy_rows(path, part, rejected, keep=keep) or keep:
+                self.lake.upload_file(part, key)
+                return True
+        return False
+
+    def outcome(
+        self,
+        landed: LandedFile,
+        status: LedgerStatus,
+        message: str,
+        rows: tuple[int, int, int],
+        result: FeedResult,
+        report_key: str | None,
+    ) -> FileOutcome:
+        return FileOutcome(
+            landed.key,
+            landed.sha256,
+            status,
+            message,
+            *rows,
+            report_key=self.lake.uri_for(report_key) if report_key else None,
+            report=result.report,
+            warnings=result.warnings,
+            source=landed.source,
+            data_docs=tuple(self.lake.uri_for(key) for key in result.data_docs),
+        )
+
+    def record(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        status: LedgerStatus,
+        *,
+        rows: tuple[int, int, int] = (0, 0, 0),
+        result: FeedResult | None = None,
+        **details: Any,
+    ) -> None:
+        rows_in, rows_valid, rows_rejected = rows
+        self.ledger.append(
+            LedgerRecord(
+                sha256=landed.sha256,
+                source=landed.source,
+                original_name=landed.key,
+                size=landed.size,
+                received_at=received_at.isoformat(),
+                landed_at=landed.landed_at.isoformat(),
+                status=status,
+                run_id=self.run_id,
+                rows_in=rows_in,
+                rows_valid=rows_valid,
+                rows_rejected=rows_rejected,
+                raw_key=raw_key,
+                data_docs=list(result.data_docs) if result else [],
+                **details,
+            )
+        )
+
+
+def split_rows(table: pa.Table, rejected: frozenset[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:
+    """(kept, rejected) rows of a typed table, by their (source_sheet, source_row) location."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not rejected:
+        return table, table.slice(0, 0)
+    rows_by_sheet: dict[Any, list[Any]] = {}
+    for sheet, row in rejected:
+        rows_by_sheet.setdefault(sheet, []).append(row)
+    sheets, rows = table.column("source_sheet"), table.column("source_row")
+    mask = pa.array([False] * table.num_rows, pa.bool_())
+    for sheet, sheet_rows in rows_by_sheet.items():
+        same_sheet = pc.is_null(sheets) if sheet is None else pc.equal(sheets, sheet)
+        in_rows = pc.is_in(rows, value_set=pa.array(sheet_rows, rows.type))
+        mask = pc.or_(mask, pc.and_(pc.fill_null(same_sheet, False), in_rows))
+    return table.filter(pc.invert(mask)), table.filter(mask)
+
+
+def copy_rows(
+    source: Path, target: Path, rejected: frozenset[tuple[Any, ...]], *, keep: bool
+) -> int:
+    """Copy the rows of a Parquet file that are not (``keep``) or are in ``rejected``."""
+    import pyarrow as pa
+
+    locations = pa.table(
+        {
+            "source_sheet": pa.array([sheet for sheet, _ in rejected], pa.string()),
+            "source_row": pa.array([row for _, row in rejected], pa.int64()),
+        }
+    )
+    con = connect(Path(":memory:"))
+    try:
+        con.register("rejected_locations", locations)
+        wanted = "not exists" if keep else "exists"
+        written = con.execute(
+            f"""copy (
+                select * from read_parquet('{escape_string(source)}') as line
+                where {wanted} (
+                    select 1 from rejected_locations as bad
+                    where bad.source_sheet is not distinct from line.source_sheet
+                    and bad.source_row = line.source_row)
+            ) to '{escape_string(target)}' (format parquet)"""
+        ).fetchone()
+        return int(written[0]) if written else 0
+    finally:
+        con.close()

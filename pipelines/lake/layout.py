@@ -1,0 +1,63 @@
+"""Where things live in the lake. Every lake key is built here and nowhere else.
+
+```
+raw/<source>/<sha256><suffix>                 immutable copy of every received file
+clean/<dataset>/<sha256>.parquet             validated, typed rows of one received file
+quarantine/<source>/<sha256>/<run_id>/       why a file (or some of its rows) was not published:
+                                             report.json, report.md, rejected_<dataset>.parquet
+ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.lake.ledger
+publishes/<version>.json                     one record per published marts version
+docs/index.html, docs/validation/<source>/<sha256>/<run_id>/<suite>.html   GX Data Docs
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+RAW = "raw"
+CLEAN = "clean"
+QUARANTINE = "quarantine"
+PUBLISHES = "publishes"
+DATA_DOCS = "docs"
+DATA_DOCS_PAGES = f"{DATA_DOCS}/validation/"
+DATA_DOCS_INDEX = f"{DATA_DOCS}/index.html"
+
+
+def raw_key(source: str, sha256: str, original_name: str) -> str:
+    # The suffix keeps the raw copy openable by a person; identity is the hash alone.
+    suffix = PurePosixPath(original_name).suffix.lower()
+    return f"{RAW}/{source}/{sha256}{suffix}"
+
+
+def clean_key(dataset: str, sha256: str) -> str:
+    return f"{CLEAN}/{dataset}/{sha256}.parquet"
+
+
+def clean_prefix(dataset: str) -> str:
+    return f"{CLEAN}/{dataset}/"
+
+
+def quarantine_prefix(source: str, sha256: str, run_id: str) -> str:
+    # Per run, so a replay's report sits beside the first one instead of replacing it.
+    return f"{QUARANTINE}/{source}/{sha256}/{run_id}/"
+
+
+def quarantine_report_key(source: str, sha256: str, run_id: str, extension: str) -> str:
+    return f"{quarantine_prefix(source, sha256, run_id)}report.{extension}"
+
+
+def rejected_rows_key(source: str, sha256: str, run_id: str, dataset: str) -> str:
+    return f"{quarantine_prefix(source, sha256, run_id)}rejected_{dataset}.parquet"
+
+
+def publish_record_key(version: str) -> str:
+    return f"{PUBLISHES}/{version}.json"
+
+
+def sha256_from_clean_key(key: str) -> str:
+    return PurePosixPath(key).stem
+
+
+def data_docs_page_key(source: str, sha256: str, run_id: str, suite: str) -> str:
+    return f"{DATA_DOCS_PAGES}{source}/{sha256}/{run_id}/{suite}.html"

@@ -1,0 +1,171 @@
+"""The ingestion ledger: one immutable JSON record per event, kept in the lake itself.
+
+Each record is its own object (``ledger/<source>/<sha256>/<received_at>_<status>_<run_id>.json``),
+written once and never rewritten, so concurrent writers on S3 never race on a shared object and the
+status of every file can be read from a listing alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pipelines.platform.storage import Storage
+
+LedgerStatus = Literal["ingested", "quarantined", "failed"]
+# A settled file is never ingested again; a failed one (a crash, a storage error) is retried.
+SETTLED_STATUSES: frozenset[str] = frozenset({"ingested", "quarantined"})
+LEDGER_PREFIX = "ledger"
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    """A sortable, unique id for one pipeline run when the caller (e.g. Airflow) gives none."""
+    return f"run-{utc_now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """What happened to one received file in one run."""
+
+    sha256: str
+    source: str
+    original_name: str
+    size: int
+    received_at: str
+    landed_at: str
+    status: LedgerStatus
+    run_id: str
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+    raw_key: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    report_key: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data_docs: list[str] = field(default_factory=list)
+    """Lake keys of the GX Data Docs pages of this run's validation of the file."""
+    """Figures later checks compare against, e.g. ``rows_by_province`` for volume checks."""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> LedgerRecord:
+        document = json.loads(data)
+        # Records written before a field existed simply lack it; the defaults apply.
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in document.items() if key in known})
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A record's identity as it can be read from its key, without fetching the object."""
+
+    key: str
+    source: str
+    sha256: str
+    received_at: str
+    status: str
+
+
+class Ledger:
+    """Append-only ledger of received files, stored under ``ledger/`` in the lake."""
+
+    def __init__(self, lake: Storage) -> None:
+        self._lake = lake
+
+    def append(self, record: LedgerRecord) -> str:
+        key = record_key(record)
+        if not self._lake.write_if_absent(key, record.to_json()):
+            raise RuntimeError(f"ledger record {key} already exists; run ids must be unique")
+        log.info(
+            "ledger: %s %s (%s) -> %s",
+            record.source,
+            record.original_name,
+            record.sha256[:12],
+            record.status,
+        )
+        return key
+
+    def entries(self, source: str | None = None) -> list[LedgerEntry]:
+        prefix = f"{LEDGER_PREFIX}/{source}/" if source else f"{LEDGER_PREFIX}/"
+        return [entry for obj in self._lake.list(prefix) if (entry := parse_record_key(obj.key))]
+
+    def latest_entries(self, source: str | None = None) -> dict[str, LedgerEntry]:
+        """The most recent entry per sha256 (ties broken by key, which embeds the run id)."""
+        latest: dict[str, LedgerEntry] = {}
+        for entry in sorted(self.entries(source), key=lambda e: (e.received_at, e.key)):
+            latest[entry.sha256] = entry
+        return latest
+
+    def settled_sha256s(self, source: str | None = None) -> set[str]:
+        return {
+            sha
+            for sha, entry in self.latest_entries(source).items()
+            if entry.status in SETTLED_STATUSES
+        }
+
+    def history(self, sha256_prefix: str) -> list[LedgerEntry]:
+        """Every record of the file whose sha256 starts with the prefix, oldest first.
+
+        Raises LookupError when no file, or more than one, matches.
+        """
+        entries = [e for e in self.entries() if e.sha256.startswith(sha256_prefix.lower())]
+        files = {entry.sha256 for entry in entries}
+        if len(files) != 1:
+            found = "no received file" if not files else f"{len(files)} files"
+            raise LookupError(f"{found} with sha256 starting {sha256_prefix!r} in the ledger")
+        return sorted(entries, key=lambda entry: (entry.received_at, entry.key))
+
+    def read(self, entry: LedgerEntry) -> LedgerRecord:
+        return LedgerRecord.from_json(self._lake.read_bytes(entry.key))
+
+    def latest_records(self, source: str | None = None) -> list[LedgerRecord]:
+        return [self.read(entry) for entry in self.latest_entries(source).values()]
+
+    def latest_metric(self, source: str, name: str) -> dict[str, Any]:
+        """A per-scope metric (e.g. rows per province) as of the latest ingested file per scope."""
+        ingested = [
+            record
+            for record in self.latest_records(source)
+            if record.status == "ingested" and name in record.metrics
+        ]
+        merged: dict[str, Any] = {}
+        for record in sorted(ingested, key=lambda r: (r.landed_at, r.received_at)):
+            merged.update(record.metrics[name])
+        return merged
+
+
+def record_key(record: LedgerRecord) -> str:
+    stamp = compact_timestamp(record.received_at)
+    return (
+        f"{LEDGER_PREFIX}/{record.source}/{record.sha256}/"
+        f"{stamp}_{record.status}_{record.run_id}.json"
+    )
+
+
+def parse_record_key(key: str) -> LedgerEntry | None:
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != LEDGER_PREFIX or not parts[3].endswith(".json"):
+        return None
+    stamp, status, _run_id = parts[3].removesuffix(".json").split("_", 2)
+    return LedgerEntry(key=key, source=parts[1], sha256=parts[2], received_at=stamp, status=status)
+
+
+def compact_timestamp(iso_timestamp: str) -> str:
+    """``2026-11-28T07:29:35.123456+00:00`` -> ``20261128T072935.123456Z`` (sorts as time does)."""
+    moment = datetime.fromisoformat(iso_timestamp).astimezone(UTC)
+    return moment.strftime("%Y%m%dT%H%M%S.%fZ")

@@ -1,0 +1,159 @@
+"""The one settings object: every location the pipeline touches comes from here.
+
+Values come from environment variables with the ``SENTRA_`` prefix (or a ``.env`` file).
+``SENTRA_LANDING`` and ``SENTRA_LAKE`` may be local folders or ``s3://bucket/prefix`` URIs;
+S3 credentials and endpoint follow the standard ``AWS_*`` variables boto3 already honours.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pipelines.platform.storage import Storage
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+
+def bundled(name: str) -> Path:
+    """A top-level folder of the repository that the pipeline reads at run time (sql/, ...).
+
+    The wheel carries it inside the package (``pipelines/_bundled/<name>``, see pyproject.toml),
+    so an installed pipeline needs no checkout; in a checkout it is read where it lies.
+    """
+    inside = PACKAGE_ROOT / "_bundled" / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+SQL_DIR = bundled("sql")
+EXPECTATIONS_DIR = bundled("expectations")
+# Public on purpose: the demo and the tests need no secret. Production sets SENTRA_PII_SALT.
+DEMO_PII_SALT = "sentra-demo-salt-not-secret"
+
+
+class Settings(BaseSettings):
+    """Where feeds land, where the lake lives and where the published marts go."""
+
+    model_config = SettingsConfigDict(env_prefix="SENTRA_", env_file=".env", extra="ignore")
+
+    landing: str = Field(
+        default="./data/landing",
+        description="Where feeds drop files: a folder or s3://bucket/prefix.",
+    )
+    lake: str = Field(
+        default="./data/lake",
+        description="The Parquet lake (raw copies, clean Parquet, ledger, quarantine): "
+        "a folder or s3://bucket/prefix.",
+    )
+    warehouse: Path = Field(
+        default=Path("./data/warehouse/sentra.duckdb"),
+        description="The published DuckDB file BI tools open read-only.",
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="Reference date for survey staleness; defaults to today. Set it to "
+        "reproduce a past ranking exactly.",
+    )
+    scoring_config: Path | None = Field(
+        default=None,
+        description="A scoring configuration YAML replacing the built-in "
+        "pipelines/config/scoring.yaml (weights, eligibility gates, phasing).",
+    )
+
+    expectations_dir: Path = Field(
+        default=EXPECTATIONS_DIR,
+        description="Great Expectations suites (JSON), one per dataset.",
+    )
+    sql_dir: Path = Field(
+        default=SQL_DIR,
+        description="The SQL models that build the marts (staging, intermediate, marts).",
+    )
+
+    quality_policy: Path | None = Field(
+        default=None,
+        description="A data-quality policy YAML replacing the built-in "
+        "pipelines/config/quality.yaml (row-rejection thresholds, volume and freshness rules).",
+    )
+    alert_urls: str = Field(
+        default="",
+        description="Apprise URLs alerts are delivered to (mailto://, json://, slack://, ...), "
+        "separated by spaces or commas; empty means console only.",
+    )
+
+    event_source: Literal["poll", "sqs"] = Field(
+        default="poll",
+        description="How Airflow notices landed files: 'poll' lists the landing store (folders, "
+        "MinIO); 'sqs' reads S3 event notifications from SENTRA_SQS_QUEUE_URL (AWS).",
+    )
+    sqs_queue_url: str | None = Field(
+        default=None,
+        description="The SQS queue the landing bucket sends its event notifications to.",
+    )
+    watch_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the 'poll' watcher lists the landing store.",
+    )
+
+    bps_api_url: str = Field(
+        default="https://webapi.bps.go.id/v1/api",
+        description="Base URL of the BPS Web API (a local server in tests and offline demos).",
+    )
+    bps_api_key: SecretStr | None = Field(
+        default=None,
+        description="The BPS Web API key; needed only by `sentra ingest bps`. Never logged: "
+        "every URL shown anywhere has it replaced by ***.",
+    )
+
+    pii_salt: SecretStr = Field(
+        default=SecretStr(DEMO_PII_SALT),
+        description="Secret mixed into the hash that replaces marketplace buyer identifiers (so "
+        "distinct buyers can be counted without keeping who they are). The default is public "
+        "and only fit for the demo (ingest warns while it is in use): set a long random secret "
+        "in production (e.g. `openssl rand -hex 32`) and keep it, since a new salt makes every "
+        "buyer look new.",
+    )
+
+    @field_validator("landing", "lake")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        stripped = value.rstrip("/")
+        return stripped or value
+
+    @model_validator(mode="after")
+    def _sqs_needs_a_queue(self) -> Settings:
+        if self.event_source == "sqs" and not self.sqs_queue_url:
+            raise ValueError("SENTRA_EVENT_SOURCE=sqs needs SENTRA_SQS_QUEUE_URL (the queue URL)")
+        return self
+
+    # Plain properties over a cache keyed by URI: a copy of the settings with another lake
+    # (model_copy) must never keep serving the first lake's store.
+    @property
+    def landing_store(self) -> Storage:
+        return store_for(absolute_uri(self.landing))
+
+    @property
+    def lake_store(self) -> Storage:
+        return store_for(absolute_uri(self.lake))
+
+    def reference_date(self) -> date:
+        return self.as_of or date.today()
+
+
+def absolute_uri(uri: str) -> str:
+    """URIs as they are; plain folders made absolute, so the cache never outlives a chdir."""
+    return uri if uri.startswith(("s3://", "file://")) else str(Path(uri).resolve())
+
+
+@lru_cache(maxsize=32)
+def store_for(uri: str) -> Storage:
+    from pipelines.platform.storage import open_storage
+
+    return open_storage(uri)

@@ -1,0 +1,83 @@
+"""Great Expectations Data Docs: one page per validated batch, rendered by GX, kept in the lake.
+
+Pages live at ``docs/validation/<source>/<sha256>/<run_id>/<suite>.html`` beside an index
+(``docs/index.html``) that lists every page, newest first. The index is derived from the listing
+and rewritten after each ingest, so it can always be rebuilt.
+
+The pages show GX's unexpected-value samples. They contain no personal data because every feed
+validates its *typed* rows, from which personal columns were already dropped (marketplace buyer
+data never reaches validation).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING
+
+from pipelines.lake import layout
+
+if TYPE_CHECKING:
+    from pipelines.platform.storage import Storage
+    from pipelines.quality.validation import ValidationOutcome
+
+log = logging.getLogger(__name__)
+
+
+def write_validation_pages(
+    lake_store: Storage,
+    source: str,
+    sha256: str,
+    run_id: str,
+    outcomes: list[ValidationOutcome],
+) -> list[str]:
+    """Render each outcome's GX result as a Data Docs page; returns the pages' keys."""
+    from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view.view import DefaultJinjaPageView
+
+    keys = []
+    for outcome in outcomes:
+        if outcome.gx_result is None:
+            continue
+        document = ValidationResultsPageRenderer().render(outcome.gx_result)
+        page: str = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
+        key = layout.data_docs_page_key(source, sha256, run_id, outcome.suite)
+        lake_store.write_bytes(key, page.encode("utf-8"))
+        keys.append(key)
+    return keys
+
+
+def write_index(lake_store: Storage, names: dict[str, str]) -> str:
+    """Rewrite ``docs/index.html`` from the pages in the lake (``names``: sha256 -> file)."""
+    pages = sorted(
+        lake_store.list(layout.DATA_DOCS_PAGES), key=lambda obj: obj.modified, reverse=True
+    )
+    rows = []
+    for page in pages:
+        # docs/validation/<source>/<sha256>/<run_id>/<suite>.html
+        _, _, source, sha256, run_id, suite_file = page.key.split("/")
+        relative = page.key.removeprefix(f"{layout.DATA_DOCS}/")
+        rows.append(
+            f"<tr><td>{page.modified:%Y-%m-%d %H:%M}</td><td>{html.escape(source)}</td>"
+            f"<td>{html.escape(names.get(sha256, sha256[:12]))}</td>"
+            f"<td><code>{sha256[:12]}</code></td><td>{html.escape(run_id)}</td>"
+            f'<td><a href="{html.escape(relative)}">{html.escape(suite_file[:-5])}</a></td></tr>'
+        )
+    document = INDEX_TEMPLATE.format(rows="\n".join(rows), count=len(rows))
+    lake_store.write_bytes(layout.DATA_DOCS_INDEX, document.encode("utf-8"))
+    return layout.DATA_DOCS_INDEX
+
+
+INDEX_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Sentra IKM pipeline - validation results</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head>
+<body><h1>Validation results (Great Expectations Data Docs)</h1>
+<p>{count} validation pages, newest first. Each links to GX's page for one suite on one file
+in one run.</p>
+<table><tr><th>validated</th><th>source</th><th>file</th><th>sha256</th><th>run</th>
+<th>suite</th></tr>
+{rows}
+</table></body></html>
+"""

@@ -1,0 +1,334 @@
+"""Great Expectations validation of typed batches, with our own readable outcome.
+
+Suites live as JSON in ``expectations/`` (reviewed like code). Each expectation carries
+``meta.check`` (a stable name), ``meta.severity`` (``critical`` blocks the batch, ``warning``
+publishes and reports) and ``meta.description`` (the sentence a report shows). GX is imported
+here only, inside the validator, because importing it costs seconds and hundreds of MB.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 10
+# Row lineage columns every validated frame carries, so a failure points at sheet and row.
+ROW_LOCATION_COLUMNS = ["source_sheet", "source_row"]
+
+# The cap on located rows per failed check when a Parquet file is validated on DuckDB. GX's
+# COMPLETE format would fetch every unexpected row and its location (millions for a broken
+# national file; with the DuckDB patch they would all be buffered in memory). SUMMARY with
+# this many partial rows keeps memory bounded: GX's SQL engine fetches samples, values and
+# locations with ``LIMIT LOCATED_ROWS_LIMIT``, while ``unexpected_count`` stays an exact
+# aggregate over the whole file. Past the cap ``unexpected_rows`` holds the first
+# LOCATED_ROWS_LIMIT rows only, so ``len(unexpected_rows) < unexpected_count`` -- which the
+# quarantine already reads as "not every bad row is located" (the whole file is held back).
+LOCATED_ROWS_LIMIT = 1000
+# Small frames (registries) are validated whole: every failing row is located.
+PANDAS_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": ROW_LOCATION_COLUMNS,
+}
+DUCKDB_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": LOCATED_ROWS_LIMIT,
+    "unexpected_index_column_names": ROW_LOCATION_COLUMNS,
+    # The query text GX would add to each result is not used, and it names a temporary file.
+    "return_unexpected_index_query": False,
+}
+UNEXPECTED_ROWS = "unexpected_rows_expectation"
+# The view over the Parquet file that GX's SQL engine validates.
+PARQUET_VIEW = "batch"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one expectation, in the words of the suite file."""
+
+    check: str
+    description: str
+    severity: str
+    column: str | None
+    success: bool
+    unexpected_count: int = 0
+    element_count: int = 0
+    sample_rows: list[dict[str, Any]] = field(default_factory=list)
+    sample_values: list[str] = field(default_factory=list)
+    error: str | None = None
+    # Every failing (sheet, row), for exact rejected-row counts; not written into reports.
+    unexpected_rows: tuple[tuple[Any, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    suite: str
+    checks: list[CheckResult]
+    gx_result: Any = field(default=None, repr=False, compare=False)
+    """GX's own validation result, kept to render its Data Docs page."""
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [check for check in self.checks if not check.success]
+
+    @property
+    def critical_failures(self) -> list[CheckResult]:
+        return [check for check in self.failed if check.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [check for check in self.failed if check.severity != "critical"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+
+class Validator:
+    """Runs the suites in ``expectations/`` against pandas batches through GX Core."""
+
+    def __init__(self, expectations_dir: Path) -> None:
+        self.expectations_dir = expectations_dir
+
+    def suite_definition(self, suite_name: str) -> dict[str, Any]:
+        path = self.expectations_dir / f"{suite_name}.json"
+        try:
+            definition: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise FileNotFoundError(
+                f"expectation suite {suite_name!r} not found at {path}"
+            ) from error
+        return definition
+
+    @cached_property
+    def _context(self) -> Any:
+        # Anonymous usage statistics would try the network; our machines have none.
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # GX logs set-up chatter (temporary docs folders) at INFO; our log says what matters.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        return context
+
+    @cached_property
+    def _batch_definition(self) -> Any:
+        asset = self._context.data_sources.add_pandas("sentra_batches").add_dataframe_asset("batch")
+        return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+    def validate(
+        self, suite_name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None = None
+    ) -> ValidationOutcome:
+        """Validate a whole pandas frame; every failing row is located (small feeds)."""
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        return self._validate_batch(
+            suite_name, batch, parameters, PANDAS_RESULT_FORMAT, f"{len(frame)} rows"
+        )
+
+    def validate_parquet(
+        self, suite_name: str, path: Path, parameters: dict[str, Any] | None = None
+    ) -> ValidationOutcome:
+        """Validate a typed Parquet file with GX's SQL engine on DuckDB (large feeds).
+
+        The file must carry the row-location columns. DuckDB reads it in place through a view
+        (``read_parquet``), so memory does not grow with the file and uniqueness is checked
+        across the whole file. Counts are exact; located rows are capped at
+        ``LOCATED_ROWS_LIMIT`` per check.
+        """
+        with self._duckdb_batch(path) as batch:
+            outcome = self._validate_batch(
+                suite_name, batch, parameters, DUCKDB_RESULT_FORMAT, str(path), in_file_order
+            )
+        return outcome
+
+    @contextmanager
+    def _duckdb_batch(self, path: Path) -> Iterator[Any]:
+        """A GX batch over a DuckDB view of ``path``, in a throwaway database and data source."""
+        from pipelines.quality import gx_duckdb
+
+        gx_duckdb.apply()
+        parquet = Path(path).resolve()
+        if not parquet.is_file():
+            raise FileNotFoundError(f"cannot validate {path}: no such Parquet file")
+        context = self._context
+        name = f"parquet_{uuid.uuid4().hex}"
+        with tempfile.TemporaryDirectory(prefix="sentra-validate-") as folder:
+            database = Path(folder) / "batch.duckdb"
+            create_parquet_view(database, parquet)
+            datasource = context.data_sources.add_sql(
+                name=name,
+                connection_string=f"duckdb:///{database}",
+                # GX only reads; no extension is ever fetched from the internet.
+                kwargs={"connect_args": {"read_only": True, "config": DUCKDB_OFFLINE}},
+            )
+            try:
+                asset = datasource.add_table_asset(name="parquet", table_name=PARQUET_VIEW)
+                yield asset.add_batch_definition_whole_table("whole_file").get_batch()
+            finally:
+                # Both the data source and GX's execution engine pool DuckDB connections.
+                datasource.get_execution_engine().close()
+                datasource.get_engine().dispose()
+                context.data_sources.delete(name)
+
+    def _validate_batch(
+        self,
+        suite_name: str,
+        batch: Any,
+        parameters: dict[str, Any] | None,
+        result_format: dict[str, Any],
+        source: str,
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> ValidationOutcome:
+        import great_expectations as gx
+
+        definition = self.suite_definition(suite_name)
+        suite = gx.ExpectationSuite(
+            name=definition["name"], expectations=definition["expectations"]
+        )
+        gx_result = batch.validate(
+            suite, expectation_parameters=parameters or {}, result_format=result_format
+        )
+        result = gx_result.to_json_dict()
+        checks = [check_result(prepare(item) if prepare else item) for item in result["results"]]
+        order = {exp["meta"]["check"]: i for i, exp in enumerate(definition["expectations"])}
+        checks.sort(key=lambda check: order.get(check.check, len(order)))
+        outcome = ValidationOutcome(suite=suite_name, checks=checks, gx_result=gx_result)
+        log.info(
+            "validated %s (%s): %d checks, %d critical failures, %d warnings",
+            suite_name,
+            source,
+            len(checks),
+            len(outcome.critical_failures),
+            len(outcome.warnings),
+        )
+        return outcome
+
+
+# DuckDB settings for validation connections: never reach for the network.
+DUCKDB_OFFLINE: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def create_parquet_view(database: Path, parquet: Path) -> None:
+    """A DuckDB database holding only ``PARQUET_VIEW``, a view that reads ``parquet`` in place."""
+    import duckdb
+
+    quoted = str(parquet).replace("'", "''")
+    con = duckdb.connect(str(database), config=DUCKDB_OFFLINE)
+    try:
+        con.execute(f"create view {PARQUET_VIEW} as select * from read_parquet('{quoted}')")
+    finally:
+        con.close()
+
+
+def check_result(item: dict[str, Any]) -> CheckResult:
+    config = item["expectation_config"]
+    meta = config.get("meta") or {}
+    details = item.get("result") or {}
+    column = config["kwargs"].get("column")
+    # COMPLETE (pandas) lists every located row; SUMMARY (DuckDB) the first LOCATED_ROWS_LIMIT.
+    located = (
+        details.get("unexpected_index_list") or details.get("partial_unexpected_index_list") or []
+    )
+    return CheckResult(
+        check=meta.get("check", config["type"]),
+        description=meta.get("description", config["type"]),
+        severity=meta.get("severity", "critical"),
+        column=column,
+        success=bool(item["success"]),
+        # UnexpectedRowsExpectation (how regex rules are expressed on DuckDB, where GX's regex
+        # expectations are not supported) reports its count of rows as the observed value, and
+        # no located rows below COMPLETE.
+        unexpected_count=int(
+            details.get("unexpected_count")
+            or (details.get("observed_value") if config["type"] == UNEXPECTED_ROWS else 0)
+            or 0
+        ),
+        element_count=int(details.get("element_count") or 0),
+        sample_rows=[located_row(row, column) for row in located[:SAMPLE_SIZE]],
+        sample_values=[
+            str(value) for value in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+        ],
+        error=exception_message(item),
+        unexpected_rows=tuple(
+            tuple(json_safe(row.get(key)) for key in ROW_LOCATION_COLUMNS) for row in located
+        ),
+    )
+
+
+def exception_message(item: dict[str, Any]) -> str | None:
+    """What went wrong while checking, or None.
+
+    GX reports an expectation's own exception flat (``raised_exception``, ``exception_message``),
+    but a metric that failed to resolve (a missing column, a failed SQL query) as one such
+    entry per metric id.
+    """
+    info = item.get("exception_info") or {}
+    entries = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        str(entry.get("exception_message"))
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("raised_exception")
+    ]
+    return "; ".join(dict.fromkeys(messages)) or None
+
+
+def in_file_order(item: dict[str, Any]) -> dict[str, Any]:
+    """A SQL-engine result with its located rows, and their values, in file order.
+
+    DuckDB returns the rows of a ``LIMIT`` query in whatever order its threads and hash joins
+    produce them (duplicates come out of a join), so the pandas path's order -- file order --
+    is restored here; GX fetches values and locations in separate queries, so the sample
+    values are taken from the sorted rows to keep the two in step.
+    """
+    details = item.get("result") or {}
+    located = details.get("partial_unexpected_index_list")
+    if not located:
+        return item
+    rows = sorted(located, key=location_key)
+    column = item["expectation_config"]["kwargs"].get("column")
+    ordered = {**details, "partial_unexpected_index_list": rows}
+    if column and all(column in row for row in rows):
+        ordered["partial_unexpected_list"] = [row[column] for row in rows]
+    return {**item, "result": ordered}
+
+
+def location_key(row: dict[str, Any]) -> tuple[tuple[bool, Any], ...]:
+    # Missing locations sort last without comparing None with a value.
+    return tuple(
+        (row.get(key) is None, row.get(key) if row.get(key) is not None else 0)
+        for key in ROW_LOCATION_COLUMNS
+    )
+
+
+def located_row(row: dict[str, Any], column: str | None) -> dict[str, Any]:
+    """``{'source_sheet': 'Sentra', 'source_row': 12, 'jumlah_ikm': 0}`` with plain JSON values."""
+    keys = [*ROW_LOCATION_COLUMNS, *([column] if column else [])]
+    return {key: json_safe(row.get(key)) for key in keys}
+
+
+def json_safe(value: Any) -> Any:
+    if value is None or type(value).__name__ == "NAType":  # pandas' missing marker
+        return None
+    if isinstance(value, str | bool | int | float):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)

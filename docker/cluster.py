@@ -707,8 +707,13 @@ def up(arguments: argparse.Namespace) -> None:
         except KeyboardInterrupt:
             pass
         finally:
-            STATE_FILE.unlink(missing_ok=True)
+            # A second Ctrl-C (a terminal signals every process of the command) must not cut the
+            # teardown short and leave process groups behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             print("stopping the cluster ...", flush=True)
+    STATE_FILE.unlink(missing_ok=True)
+    print("stopped; temporary folder removed", flush=True)
 
 
 def down(_arguments: argparse.Namespace) -> None:

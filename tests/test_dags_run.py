@@ -98,8 +98,12 @@ def test_ingest_publishes_the_good_file_and_fails_the_run_on_the_quarantined_one
     scenarios: dict[str, Any],
 ) -> None:
     ingest = scenarios["ingest"]
+    # One mapped ingest per landed file.
     assert ingest["tasks"] == {
-        "ingest": "success",
+        "unsettled": "success",
+        "ingest[0]": "success",
+        "ingest[1]": "success",
+        "summarise": "success",
         "announce_validated": "success",
         "check_outcomes": "failed",
     }
@@ -132,7 +136,9 @@ def test_marts_publish_once_and_a_repeat_is_a_no_op(scenarios: dict[str, Any]) -
 
 def test_nothing_new_announces_nothing(scenarios: dict[str, Any]) -> None:
     assert scenarios["ingest_again"]["tasks"] == {
-        "ingest": "success",
+        "unsettled": "success",
+        "ingest": "skipped",
+        "summarise": "success",
         "announce_validated": "skipped",
         "check_outcomes": "success",
     }

@@ -39,7 +39,11 @@ def run(bag: Any, dag_id: str, **kwargs: Any) -> dict[str, Any]:
     return {
         "state": str(dag_run.state),
         "seconds": round(time.perf_counter() - started, 2),
-        "tasks": {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
+        # A mapped task's instances as task[0], task[1], ...; one that expanded to none as task.
+        "tasks": {
+            ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state)
+            for ti in dag_run.get_task_instances()
+        },
     }
 
 

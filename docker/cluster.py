@@ -343,8 +343,8 @@ class Cluster(MetadataQueries):
         return self.root / "logs"
 
     @property
-    def warehouse(self) -> Path:
-        return Path(self.env["SENTRA_WAREHOUSE"])
+    def warehouse(self) -> str:
+        return self.env["SENTRA_WAREHOUSE"]
 
     def check_alive(self) -> None:
         """Fail at once, with its log, when a component has exited."""
@@ -543,7 +543,7 @@ def sqlalchemy_url(dsn: str, scheme: str) -> str:
 
 @contextmanager
 def running_cluster(
-    warehouse: Path | None = None,
+    warehouse: str | None = None,
     workers: int = 2,
     concurrency: int = 2,
     sentra: dict[str, str] | None = None,
@@ -551,7 +551,8 @@ def running_cluster(
     """Start everything, wait until it is healthy, yield it; stop every process group after.
 
     Everything lives in a new temporary folder, removed at teardown; ``warehouse`` is where the
-    marts are published (default: inside that folder).
+    marts are published (default: the bucket's ``warehouse/`` prefix, so any worker can build
+    and any BI host fetch them; ``sentra fetch-marts``).
     ``sentra``: more ``SENTRA_*`` settings (e.g. ``SENTRA_AS_OF``) for every component.
     """
     # Directly under the system temp folder: when we are root, PostgreSQL runs as another user,
@@ -585,7 +586,7 @@ def running_cluster(
                 **aws,
                 "SENTRA_LANDING": f"s3://{BUCKET}/{LANDING_PREFIX}",
                 "SENTRA_LAKE": f"s3://{BUCKET}/lake",
-                "SENTRA_WAREHOUSE": str(warehouse or base / "warehouse" / "sentra.duckdb"),
+                "SENTRA_WAREHOUSE": warehouse or f"s3://{BUCKET}/warehouse",
                 "SENTRA_EVENT_SOURCE": "sqs",
                 "SENTRA_SQS_QUEUE_URL": queue_url,
                 # A secret like the others: the public demo salt is refused outside the demo.
@@ -685,7 +686,7 @@ def up(arguments: argparse.Namespace) -> None:
         stopping["signal"] = signum
 
     signal.signal(signal.SIGTERM, request_stop)
-    warehouse = Path(arguments.warehouse).resolve() if arguments.warehouse else None
+    warehouse = arguments.warehouse
     with running_cluster(warehouse=warehouse, workers=arguments.workers) as cluster:
         groups = [process.pid for process in cluster.processes.values()]
         STATE_FILE.write_text(json.dumps({"root": str(cluster.root), "process_groups": groups}))
@@ -738,7 +739,9 @@ def main(argv: list[str] | None = None) -> None:
     start_command = commands.add_parser("up", help="start the cluster; Ctrl-C stops it")
     start_command.add_argument("--workers", type=int, default=2, help="Celery workers (2)")
     start_command.add_argument(
-        "--warehouse", help="where the marts are published (default: inside the temporary folder)"
+        "--warehouse",
+        help="where the marts are published: s3://... or a local file (default: the bucket's "
+        "warehouse/ prefix)",
     )
     start_command.set_defaults(run=up)
     commands.add_parser("down", help="stop what a killed `up` left behind").set_defaults(run=down)

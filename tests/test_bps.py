@@ -493,7 +493,7 @@ def test_a_new_release_is_a_new_record_and_wins_in_the_marts(
     assert [o.status for o in first.outcomes + again.outcomes] == ["ingested", "ingested"]
     assert len(Ledger(settings.lake_store).latest_records("bps")) == 2
     rows = query(
-        settings.warehouse,
+        settings.warehouse_path,
         "select yoy_growth_pct, yoy_source_sha256 from marts.fct_imk_growth "
         "where province_code = '34' and year = 2017 and quarter = 4",
     )
@@ -665,8 +665,8 @@ def test_cli_refuses_a_pull_without_a_key(tmp_path: Path, monkeypatch: pytest.Mo
 def test_marts_build_without_any_bps_data(settings: Settings) -> None:
     build_and_publish(settings, "run-empty")
 
-    columns = [c[0] for c in query(settings.warehouse, "describe marts.fct_imk_growth")]
-    assert query(settings.warehouse, "select count(*) from marts.fct_imk_growth") == [(0,)]
+    columns = [c[0] for c in query(settings.warehouse_path, "describe marts.fct_imk_growth")]
+    assert query(settings.warehouse_path, "select count(*) from marts.fct_imk_growth") == [(0,)]
     assert columns[:8] == [
         "province_code",
         "province_name",

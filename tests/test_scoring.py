@@ -44,10 +44,10 @@ def build_with(demo_lake: Settings, tmp_path: Path, name: str = "sentra", **chan
     config_path = tmp_path / f"{name}.yaml"
     config_path.write_text(yaml.safe_dump(config))
     settings = demo_lake.model_copy(
-        update={"warehouse": tmp_path / f"{name}.duckdb", "scoring_config": config_path}
+        update={"warehouse": str(tmp_path / f"{name}.duckdb"), "scoring_config": config_path}
     )
     build_and_publish(settings, f"run-{name}", force=True)
-    return settings.warehouse
+    return settings.warehouse_path
 
 
 def rows(warehouse: Path, query: str) -> list[tuple[Any, ...]]:

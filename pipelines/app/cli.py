@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -332,13 +333,49 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResul
     except MartsCheckError as error:
         errors.print(
             f"[red]Marts not published:[/red] {error}. "
-            f"The previous file at {settings.warehouse} keeps serving."
+            f"The previous version at {settings.warehouse} keeps serving."
         )
         raise typer.Exit(EXIT_DATA_FAILED) from error
-    console.print(f"{result.message}: {result.warehouse.resolve()}")
+    console.print(f"{result.message}: {result.location}")
     for table, rows in sorted(result.record.row_counts.items()):
         console.print(f"  marts.{table}: {rows:,} rows")
     return result
+
+
+@app.command("fetch-marts")
+def fetch_marts(
+    destination: Annotated[
+        Path,
+        typer.Argument(help="Where the DuckDB file goes on this host, e.g. /srv/bi/sentra.duckdb."),
+    ],
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also fetch each mart as Parquet, into parquet/ beside it."),
+    ] = False,
+) -> None:
+    """Copy the current published marts from an S3 warehouse to this host (for BI tools).
+
+    Replaces the file atomically: a BI tool holding the previous copy keeps its snapshot.
+    Run it on a schedule, or after each `sentra.marts` event.
+    """
+    from pipelines.marts.release import fetch_current
+
+    settings = load_settings()
+    if not settings.warehouse_on_s3:
+        errors.print(
+            f"SENTRA_WAREHOUSE={settings.warehouse} is a local file: open it read-only where it "
+            "is. fetch-marts copies from an s3:// warehouse."
+        )
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        current = fetch_current(settings.warehouse_store, destination, with_parquet=parquet)
+    except LookupError as error:
+        errors.print(f"[red]{error}[/red] (run `sentra build` first).")
+        raise typer.Exit(EXIT_DATA_FAILED) from None
+    console.print(
+        f"marts version {current.version} (published {current.published_at}) -> "
+        f"{destination.resolve()}"
+    )
 
 
 @app.command()
@@ -381,7 +418,7 @@ def status() -> None:
         publish = report.latest_publish
         console.print(
             f"Marts: version {publish.version}, published {publish.published_at}, "
-            f"{len(publish.input_sha256s)} input files, at {report.warehouse}"
+            f"{len(publish.input_sha256s)} input files, at {report.location}"
         )
         for table_name, rows in sorted(publish.row_counts.items()):
             console.print(f"  marts.{table_name}: {rows:,} rows")

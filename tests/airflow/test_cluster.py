@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from docker.cluster import Cluster, running_cluster, wait_for
-from tests.airflow.shared import measure_put_to_publish, report_latency
+from tests.airflow.shared import measure_put_to_publish, publish_records, report_latency
 from tests.conftest import TEST_AS_OF
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
@@ -55,12 +55,10 @@ def test_files_put_into_s3_are_ingested_on_both_workers_and_reach_the_marts(
     import boto3
     import duckdb
 
+    from pipelines.marts.release import fetch_current
     from pipelines.platform.storage import open_storage
 
-    with running_cluster(
-        warehouse=tmp_path / "warehouse" / "sentra.duckdb",
-        sentra={"SENTRA_AS_OF": TEST_AS_OF.isoformat()},
-    ) as cluster:
+    with running_cluster(sentra={"SENTRA_AS_OF": TEST_AS_OF.isoformat()}) as cluster:
         for name in [n for n in cluster.env if n.startswith("AWS_")]:
             monkeypatch.setenv(name, cluster.env[name])
         s3 = boto3.session.Session().client("s3")
@@ -105,8 +103,13 @@ def test_files_put_into_s3_are_ingested_on_both_workers_and_reach_the_marts(
         ingested = [obj.key for obj in lake.list("ledger/registry/") if "_ingested_" in obj.key]
         assert len(ingested) == len(FILES)
 
-        # A BI tool opens the published file read-only and sees both provinces.
-        with duckdb.connect(str(cluster.warehouse), read_only=True) as reader:
+        # The marts were published to S3; a BI host fetches the current version and opens it
+        # read-only, and sees both provinces.
+        assert cluster.warehouse.startswith("s3://")
+        bi_copy = tmp_path / "bi" / "sentra.duckdb"
+        current = fetch_current(open_storage(cluster.warehouse), bi_copy)
+        assert current.version in {record["version"] for record in publish_records(lake)}
+        with duckdb.connect(str(bi_copy), read_only=True) as reader:
             provinces = reader.sql(
                 "select distinct province_code from marts.sentra_revitalisation_score"
             ).fetchall()

@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 # 1.0 to 1.5 write by default and every DuckDB since 0.10 reads, including the 1.x versions the
 # BI drivers embed (Metabase, DBeaver, duckdb_engine). Newer formats would lock those readers
 # out, and a future writer (2.x defaults to a format 1.x cannot read) must not change it
-# silently. Verified with an older duckdb in tests/test_bi.py; see docs/marts.md.
+# silently. Verified with an older duckdb in tests/marts/test_bi.py; see docs/marts.md.
 STORAGE_VERSION = "v1.0.0"
 PARQUET_DIR = "parquet"  # beside the DuckDB file: one <table>.parquet per mart
 
@@ -277,7 +277,7 @@ def register_sources(
 
 def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecord]) -> None:
     # No primary key: DuckDB 1.0 cannot open a file holding an index written by 1.5, whatever
-    # the storage version (tests/test_bi.py). Versions are unique by construction anyway.
+    # the storage version (tests/marts/test_bi.py). Versions are unique by construction anyway.
     con.execute("""
         create table meta.publish_log (
             version varchar, published_at timestamptz, fingerprint varchar,

@@ -1,4 +1,4 @@
-"""Run by tests/test_dags_run.py: ``dag_scenarios.py OUT.json``, with AIRFLOW_HOME and SENTRA_*
+"""Run by tests/dags/test_dags_run.py: ``dag_scenarios.py OUT.json``, with AIRFLOW_HOME and SENTRA_*
 pointing at a temporary folder. Runs the DAGs for real with ``dag.test()`` (SQLite, in-process
 execution API) and writes what happened as JSON for the tests to assert on.
 

@@ -19,14 +19,14 @@ from pipelines.ingest.engine import Ingestor
 from pipelines.marts.publish import STORAGE_VERSION, build_and_publish, parquet_dir
 from pipelines.marts.schema import MartsCheckError, schema_file
 from pipelines.platform.duckdb import connect
-from pipelines.platform.settings import Settings
+from pipelines.platform.settings import PROJECT_ROOT, Settings
 from tests.conftest import local_settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 if TYPE_CHECKING:
     import duckdb
 
-MARTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "marts.md"
+MARTS_DOC = PROJECT_ROOT / "docs" / "marts.md"
 # The oldest DuckDB docs/marts.md promises can open the published file.
 OLDEST_DUCKDB = "1.0.0"
 # Storage format number in the file header that DuckDB 0.10 to 1.5 all read.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,9 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-PROJECT = Path(__file__).resolve().parent.parent
+from pipelines.platform.settings import PROJECT_ROOT
+
+PROJECT = PROJECT_ROOT
 DOCKER = PROJECT / "docker"
 AIRFLOW_SERVICES = {
     "airflow-init",

@@ -21,10 +21,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from pipelines.platform.settings import PROJECT_ROOT
 from tests.airflow.shared import once_per_run
 from tests.conftest import TEST_AS_OF
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = PROJECT_ROOT
 
 
 class AlertReceiver(BaseHTTPRequestHandler):

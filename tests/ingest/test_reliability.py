@@ -16,7 +16,7 @@ from pipelines.app import usecases
 from pipelines.feeds.catalog import FEEDS
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
-from pipelines.platform.settings import Settings
+from pipelines.platform.settings import PROJECT_ROOT, Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def quarantine_report(settings: Settings, key: str) -> str:
 
 def with_limits(settings: Settings, tmp_path: Path, **limits: int) -> Settings:
     """The built-in quality policy with some parser limits lowered."""
-    builtin = Path(__file__).resolve().parents[1] / "pipelines" / "config" / "quality.yaml"
+    builtin = PROJECT_ROOT / "pipelines" / "config" / "quality.yaml"
     policy = yaml.safe_load(builtin.read_text(encoding="utf-8"))
     policy["limits"].update(limits)
     path = tmp_path / "quality.yaml"

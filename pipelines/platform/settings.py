@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         default=None,
         description="The SQS queue the landing bucket sends its event notifications to.",
     )
+    claim_lease_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a worker's claim on a file it is ingesting holds without a result; "
+        "after it, the attempt counts as failed (the worker died) and another worker takes over.",
+    )
     watch_interval_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -52,7 +52,7 @@ def test_the_same_bytes_three_times_change_nothing(settings: Settings) -> None:
     assert [o.status for o in first.outcomes] == ["ingested"]
     assert counts == {"dim_sentra": 5, "sentra_revitalisation_score": 5}
     kinds = {key.split("/")[0] for key in snapshot}
-    assert kinds == {"raw", "clean", "ledger", "publishes", "docs"}
+    assert kinds == {"raw", "clean", "ledger", "claims", "publishes", "docs"}
 
 
 def test_ledger_records_what_happened(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.app.usecases import Alerted
+    from pipelines.app.usecases import Alerted, IngestRun
     from pipelines.ingest.engine import IngestSummary
     from pipelines.marts.publish import BuildResult
     from pipelines.platform.settings import Settings
@@ -137,7 +137,6 @@ def ingest(
 
 def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
     from pipelines.app import usecases
-    from pipelines.platform.settings import ConfigurationError
 
     first, *extra = keys or [""]
     pulling_bps = first == "bps"
@@ -149,6 +148,7 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         raise typer.Exit(EXIT_USAGE)
     try:
         with (
+            configuration_errors(),
             bps_errors(),
             Progress(
                 TextColumn("[bold]ingest"),
@@ -172,12 +172,25 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
     except FileNotFoundError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
+    show_run(run)
+    return run.summary
+
+
+@contextmanager
+def configuration_errors() -> Iterator[None]:
+    """Settings unfit for the command (e.g. the demo PII salt outside the demo) exit 2."""
+    from pipelines.platform.settings import ConfigurationError
+
+    try:
+        yield
     except ConfigurationError as error:
         errors.print(f"[red]Configuration error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def show_run(run: IngestRun) -> None:
     print_ingest_summary(run.summary)
     show_alerts(run.alerted)
-    return run.summary
 
 
 def show_alerts(alerted: Alerted) -> None:
@@ -298,18 +311,14 @@ def replay(
 ) -> None:
     """Run a received file again from its raw copy (after fixing a suite or reference data)."""
     from pipelines.app import usecases
-    from pipelines.platform.settings import ConfigurationError
 
     try:
-        run = usecases.replay(load_settings(), run_id, [sha256])
+        with configuration_errors():
+            run = usecases.replay(load_settings(), run_id, [sha256])
     except LookupError as error:
         errors.print(f"[red]{error}[/red]. `sentra status` lists quarantined files.")
         raise typer.Exit(EXIT_USAGE) from error
-    except ConfigurationError as error:
-        errors.print(f"[red]Configuration error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from None
-    print_ingest_summary(run.summary)
-    show_alerts(run.alerted)
+    show_run(run)
     raise typer.Exit(run.summary.exit_code)
 
 

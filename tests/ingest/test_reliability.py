@@ -118,3 +118,19 @@ def test_a_file_that_keeps_failing_is_parked_with_one_alert_then_replayed(
     assert [o.status for o in replayed.summary.outcomes] == ["ingested"]
     history = Ledger(settings.lake_store).history(parked.sha256)
     assert [entry.status for entry in history] == ["failed", "failed", "parked", "ingested"]
+
+
+@pytest.mark.parametrize("store", ["local", pytest.param("s3", marks=pytest.mark.s3)])
+def test_a_file_still_being_copied_is_not_ingested_until_it_is_renamed(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    settings: Settings = request.getfixturevalue("settings" if store == "local" else "s3_settings")
+    workbook = registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
+    # A copy tool writes under an in-progress name, then renames the finished file.
+    settings.landing_store.write_bytes("registry/jatim.xlsx.part", workbook[: len(workbook) // 2])
+
+    assert Ingestor(settings).run().outcomes == []
+
+    settings.landing_store.write_bytes("registry/jatim.xlsx", workbook)
+    settings.landing_store.delete("registry/jatim.xlsx.part")
+    assert [o.status for o in Ingestor(settings).run().outcomes] == ["ingested"]

@@ -132,9 +132,10 @@ def test_any_json_value_in_a_feed_record_is_converted_or_refused(
 
 
 def test_a_carriage_return_inside_a_quoted_cell_is_refused_not_crashed() -> None:
-    data = csv_bytes(SHOPEE_HEADER, [order_line("Rp 25.000", "1")]).replace(b"KR-01", b'"KR\r01"')
+    line = order_line("Rp 25.000", "1")
+    line[5] = "Keripik\rTempe"  # written quoted by the csv module, as a seller centre would
 
-    assert converted_or_refused(SHOP, data) is None
+    assert converted_or_refused(SHOP, csv_bytes(SHOPEE_HEADER, [line])) is None
 
 
 @pytest.fixture(scope="module")

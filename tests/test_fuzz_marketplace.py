@@ -122,6 +122,10 @@ def test_any_cell_text_under_a_good_header_keeps_every_line(rows: list[list[str]
     st.booleans(),
 )
 @examples(0.15)
+# DuckDB's error quoted this value cut inside a 4-byte character: its message was not UTF-8.
+@example(
+    [(ESMART_RECORDS[0], {"buyer": [None, None, [-(10**18), "00000\x1f\r\U00010000"]]})], False
+)
 def test_any_json_value_in_a_feed_record_is_converted_or_refused(
     records: list[tuple[dict[str, Any], dict[str, Any]]], escaped: bool
 ) -> None:

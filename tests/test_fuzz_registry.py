@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -82,7 +84,8 @@ def parsed_or_refused(name: str, data: bytes) -> RegistryParse | None:
 
 @given(csv_files)
 @examples(1.0)
-@example(registry_csv(DIY_ROWS) + b"\x81\x8d")
+@example(registry_csv(DIY_ROWS) + b"\x81\x8d")  # in neither UTF-8 nor Windows-1252
+@example(b"\xff\xfe\x2d\x4e\x87")  # UTF-16 cut in the middle of a character
 def test_a_damaged_csv_is_read_or_refused_naming_the_file(data: bytes) -> None:
     parsed_or_refused("registry/diy.csv", data)
 
@@ -140,3 +143,40 @@ def test_a_damaged_registry_file_is_ingested_or_quarantined_never_failed(
     validator: Validator, data: bytes
 ) -> None:
     ingest_one(validator, "registry/fuzzed.csv", data)
+
+
+def with_member(workbook: bytes, member: str, content: bytes) -> bytes:
+    """``workbook`` with one member's content replaced."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {**members, member: content}.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("member", "content", "says"),
+    [
+        ("[Content_Types].xml", b"", "not a readable XLSX workbook"),
+        ("[Content_Types].xml", b"<Types><Override/></Types>", "not a readable XLSX workbook"),
+        ("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row>", "sheet 'Sentra', row 1"),
+    ],
+)
+def test_a_workbook_with_a_broken_member_is_refused_naming_where(
+    member: str, content: bytes, says: str
+) -> None:
+    with pytest.raises(RegistryFormatError, match=re.escape(f"registry/x.xlsx: {says}")):
+        parse_registry_file("registry/x.xlsx", with_member(XLSX_SEED, member, content), "2026")
+
+
+def test_a_count_past_int64_is_a_located_cell_problem_not_a_crash() -> None:
+    row = list(DIY_ROWS[0])
+    row[6] = "9" * 20  # Jumlah IKM
+
+    parsed = parsed_or_refused("registry/x.csv", registry_csv([row]))
+
+    assert parsed is not None and parsed.sentra is not None and len(parsed.sentra) == 1
+    [issue] = parsed.issues
+    assert (issue.row, issue.column) == (4, "Jumlah IKM (unit)") and "at most" in issue.problem

@@ -303,9 +303,11 @@ def run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple[Any, ...]]
     try:
         return con.execute(statement).fetchall()
     except UnicodeDecodeError:
-        # DuckDB quoted the file in its error and cut a character in half: the message cannot
-        # even be read, but only the file's content can have put bytes into it.
-        raise MarketplaceFormatError(unreadable_export("a value that is not UTF-8 text")) from None
+        # DuckDB quoted a value of the file in its error and cut a character in half: the
+        # message cannot be decoded, but only the file's content can have caused it.
+        raise MarketplaceFormatError(
+            unreadable_export("DuckDB refused a value and its message cannot be shown")
+        ) from None
     except duckdb.Error as error:
         message = str(error)
         if match := _JSON_LINE.search(message):

@@ -44,10 +44,10 @@ DIMENSIONS = ("vervar", "var", "turvar", "tahun", "turtahun")
 YEAR_ID_OFFSET = 1900
 """BPS numbers years from 1900: year id 117 is 2017."""
 NO_BREAKDOWN = "tidak ada"
+"""The label of the single ``vervar`` entry of a table without a regional breakdown."""
 MAX_CELLS = 1_000_000
 """Far more cells than a BPS table has (a national quarterly table: ~40 regions x ~10 years x
 5 periods); the metadata of a damaged response can multiply to billions."""
-"""The label of the single ``vervar`` entry of a table without a regional breakdown."""
 
 
 def bps_province_code(region_id: str, region_label: str, domain: str | None) -> str:

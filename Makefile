@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint typecheck architecture pytest production-demo bench bench-smoke clean-data airflow airflow-e2e
+.PHONY: setup demo test lint typecheck architecture pytest production-demo bench bench-smoke clean-data airflow airflow-e2e airflow-cluster
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -36,8 +36,8 @@ production-demo: $(UV)
 	$(PRODUCTION_VENV)/bin/sentra demo
 
 lint: setup
-	$(UV) run ruff check pipelines dags tests benchmarks
-	$(UV) run ruff format --check pipelines dags tests benchmarks
+	$(UV) run ruff check pipelines dags docker tests benchmarks
+	$(UV) run ruff format --check pipelines dags docker tests benchmarks
 
 typecheck: setup
 	$(UV) run mypy
@@ -79,6 +79,12 @@ airflow: setup
 	SENTRA_WAREHOUSE=$${SENTRA_WAREHOUSE:-$(CURDIR)/data/warehouse/sentra.duckdb} \
 	SENTRA_ALLOW_DEMO_SALT=$${SENTRA_ALLOW_DEMO_SALT:-true} \
 	$(UV) run airflow standalone
+
+# The multi-process deployment on this machine (docs/airflow.md): throwaway PostgreSQL, Redis and
+# moto (S3 + SQS), API server, scheduler, DAG processor, triggerer and two Celery workers, all on
+# 127.0.0.1. Needs the postgresql and redis-server OS packages; Ctrl-C tears it all down.
+airflow-cluster: setup
+	$(UV) run python -m docker.cluster up
 
 # The end-to-end tests with a real scheduler, triggerer and moto server (a few minutes).
 airflow-e2e: setup

@@ -14,7 +14,7 @@ process, imports included. The ratio (2)/(1) is taken per repetition, so machine
 
     uv run python -m benchmarks.validation_bench --rows 5000000 --repeats 5
     uv run python -m benchmarks.validation_bench --rows 20000 --repeats 1 --in-process \\
-        --output /tmp/smoke.md     # smoke mode: seconds, used by tests/test_validation.py
+        --output /tmp/smoke.md     # smoke mode: seconds, used by tests/quality/test_validation.py
 
 Results are written into ``docs/validation-performance.md`` (one section per row count,
 replaced on the next run with the same row count). ``--profile-to FILE`` also writes a

@@ -20,8 +20,10 @@ DOC = """
 fed by the watcher `SENTRA_EVENT_SOURCE` chooses: S3 notifications through SQS, or a listing of
 the landing store), or when a producer posts an event for that asset.
 
-**Does** ingest every landed `{source}` file whose sha256 the ledger has not settled: raw copy,
-parse, validate, clean Parquet or quarantine, one ledger record per file. Then:
+**Does** list every landed `{source}` file whose sha256 the ledger has not settled
+(`unsettled`), then ingests each in its own mapped `ingest` task instance - on whichever worker
+is free, several at once: raw copy, parse, validate, clean Parquet or quarantine, one ledger
+record per file. `summarise` gathers their outcomes. Then:
 
 * `announce_validated` records a `sentra.validated.{source}` event (sha256s, rows in / valid /
   rejected, statuses) when something was published; it is *skipped* when nothing was, so the
@@ -29,9 +31,9 @@ parse, validate, clean Parquet or quarantine, one ledger record per file. Then:
 * `check_outcomes` fails the run when a file was quarantined or failed. The detailed alert
   (failed checks, sample rows, report path) has already been sent by `ingest`.
 
-**When it fails**: `ingest` retries with backoff (storage hiccups). A *quarantined* file needs
-a person: read the report named in the log, fix the file and land it again, or fix the suite and
-replay it with `sentra_reprocess`. A *failed* file is retried by the next ingest.
+**When it fails**: each `ingest` instance retries with backoff (storage hiccups). A *quarantined*
+file needs a person: read the report named in the log, fix the file and land it again, or fix the
+suite and replay it with `sentra_reprocess`. A *failed* file is retried by the next ingest.
 """
 
 
@@ -49,12 +51,32 @@ def ingest_dag(source: str) -> DAG:
     )
     def ingest_feed_dag() -> None:
         @task
-        def ingest() -> dict[str, Any]:
-            from sentra_tasks import ingest_feed
+        def unsettled() -> list[str]:
+            from sentra_tasks import unsettled_keys
 
-            return ingest_feed(source, get_current_context())
+            return unsettled_keys(source, get_current_context())
 
-        publish_outcomes(source, ingest())
+        # One mapped task instance per file, so a batch of files is spread over the workers.
+        @task(map_index_template="{{ landing_key }}")
+        def ingest(key: str) -> dict[str, Any]:
+            from sentra_tasks import ingest_key
+
+            context = get_current_context()
+            # Names the instance in the UI: Airflow renders map_index_template with the context,
+            # and adding a key to it is its documented way for TaskFlow tasks.
+            context["landing_key"] = key  # type: ignore[typeddict-unknown-key]
+            return ingest_key(source, key, context)
+
+        # With nothing unsettled `ingest` expands to no instance and is skipped; the summary still
+        # runs (empty), so the run ends green and announces nothing.
+        # `summaries` is an XComArg when the DAG is built and the instances' results when it runs.
+        @task(trigger_rule="none_failed")
+        def summarise(summaries: Any) -> dict[str, Any]:
+            from sentra_tasks import merge_summaries
+
+            return merge_summaries(source, list(summaries), get_current_context())
+
+        publish_outcomes(source, summarise(ingest.expand(key=unsettled())))
 
     return ingest_feed_dag()
 

@@ -86,19 +86,43 @@ def describe_extra(extra: dict[str, Any]) -> dict[str, Any]:
 # -- ingest ------------------------------------------------------------------------------------
 
 
-def ingest_feed(source: str, context: Context) -> dict[str, Any]:
-    """Ingest every landed file of one feed that the ledger has not settled."""
-    from pipelines.app import usecases
-    from pipelines.ingest.engine import Ingestor
+def unsettled_keys(source: str, context: Context) -> list[str]:
+    """The landed keys of one feed whose content the ledger has not settled, one key per content.
+
+    Whatever the events said, everything unsettled is listed: events can be lost, duplicated,
+    merged or be S3 test messages, and identity is the content's hash, not the message. One key
+    per sha256, so two mapped tasks never ingest the same bytes at once.
+    """
+    from pipelines.ingest.watch import LandingWatch
 
     triggering_events(context)
     config = Settings()
-    # Whatever the event said, ingest everything unsettled: events can be lost, duplicated,
-    # merged or be S3 test messages, and identity is the content's hash, not the message.
-    landed = Ingestor(config).landed_objects()
-    keys = [obj.key for obj in landed if obj.key.startswith(f"{source}/")]
-    run = usecases.ingest(config, ledger_run_id(context), keys, alert_footer=footer(context))
+    first_key: dict[str, str] = {}
+    for item in LandingWatch(config.landing_store, config.lake_store, source).unsettled():
+        first_key.setdefault(item.sha256, item.key)
+    keys = list(first_key.values())
+    log.info("%d unsettled %s file(s): %s", len(keys), source, keys)
+    return keys
+
+
+def ingest_key(source: str, key: str, context: Context) -> dict[str, Any]:
+    """Ingest one landed file: one mapped task instance, so files run on several workers at once.
+
+    The ingest reads the ledger again first: content settled since the listing (by another run)
+    is reported as skipped, not ingested twice.
+    """
+    from pipelines.app import usecases
+
+    run = usecases.ingest(Settings(), ledger_run_id(context), [key], alert_footer=footer(context))
     return summary_dict(source, run)
+
+
+def merge_summaries(
+    source: str, summaries: list[dict[str, Any]], context: Context
+) -> dict[str, Any]:
+    """The run's summary from its mapped ingests' (none when nothing was unsettled)."""
+    files = [item for summary in summaries for item in summary["files"]]
+    return files_summary(source, ledger_run_id(context), files)
 
 
 def pull_bps(context: Context) -> dict[str, Any]:
@@ -160,9 +184,13 @@ def summary_dict(source: str, run: IngestRun) -> dict[str, Any]:
     files = [outcome_dict(outcome) for outcome in summary.outcomes]
     for item in files:
         log.info("%(status)s %(key)s (%(sha256).12s): %(message)s", item)
+    return files_summary(source, summary.run_id, files)
+
+
+def files_summary(source: str, run_id: str, files: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "source": source,
-        "run_id": summary.run_id,
+        "run_id": run_id,
         "files": files,
         "statuses": dict(Counter(item["status"] for item in files)),
     }

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -26,10 +20,10 @@ if TYPE_CHECKING:
     from pipelines.platform.settings import Settings
 
 
-# The fuzz tests (tests/test_fuzz_*.py) run in every `make test`: on a fixed seed there, so a
+# The fuzz tests (tests/feeds/test_fuzz_*.py) run in every `make test`: on a fixed seed there, so a
 # green suite stays green and a red one is red for everyone; no deadline, since CI machines vary
 # and a hang is caught by tests.hostile.hang_guard instead. A deeper exploration on new seeds:
-# `pytest --hypothesis-profile=deep tests/test_fuzz_*.py` (docs/reliability.md).
+# `pytest --hypothesis-profile=deep tests/feeds/test_fuzz_*.py` (docs/reliability.md).
 _FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 hypothesis_settings.register_profile(
     "ci",
@@ -53,49 +47,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SENTRA_ALLOW_DEMO_SALT", "true")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.05)
-    raise RuntimeError(f"moto server did not answer at {url} within 30 s")
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto S3 server in a subprocess; yields its endpoint URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    from docker.cluster import start_moto, stop
+
     with tempfile.TemporaryDirectory(prefix="moto-") as folder:
-        log = Path(folder, "moto.log")
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+        url, process = start_moto(Path(folder, "moto.log"))
         try:
-            _wait_until_up(url, process, log)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, grace=10)
 
 
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch, config_path: str) -> None:

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.app.usecases import Alerted
+    from pipelines.app.usecases import Alerted, IngestRun
     from pipelines.ingest.engine import IngestSummary
     from pipelines.marts.publish import BuildResult
     from pipelines.platform.settings import Settings
@@ -136,7 +137,6 @@ def ingest(
 
 def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -> IngestSummary:
     from pipelines.app import usecases
-    from pipelines.platform.settings import ConfigurationError
 
     first, *extra = keys or [""]
     pulling_bps = first == "bps"
@@ -148,6 +148,7 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         raise typer.Exit(EXIT_USAGE)
     try:
         with (
+            configuration_errors(),
             bps_errors(),
             Progress(
                 TextColumn("[bold]ingest"),
@@ -171,12 +172,25 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
     except FileNotFoundError as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
+    show_run(run)
+    return run.summary
+
+
+@contextmanager
+def configuration_errors() -> Iterator[None]:
+    """Settings unfit for the command (e.g. the demo PII salt outside the demo) exit 2."""
+    from pipelines.platform.settings import ConfigurationError
+
+    try:
+        yield
     except ConfigurationError as error:
         errors.print(f"[red]Configuration error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def show_run(run: IngestRun) -> None:
     print_ingest_summary(run.summary)
     show_alerts(run.alerted)
-    return run.summary
 
 
 def show_alerts(alerted: Alerted) -> None:
@@ -297,18 +311,14 @@ def replay(
 ) -> None:
     """Run a received file again from its raw copy (after fixing a suite or reference data)."""
     from pipelines.app import usecases
-    from pipelines.platform.settings import ConfigurationError
 
     try:
-        run = usecases.replay(load_settings(), run_id, [sha256])
+        with configuration_errors():
+            run = usecases.replay(load_settings(), run_id, [sha256])
     except LookupError as error:
         errors.print(f"[red]{error}[/red]. `sentra status` lists quarantined files.")
         raise typer.Exit(EXIT_USAGE) from error
-    except ConfigurationError as error:
-        errors.print(f"[red]Configuration error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from None
-    print_ingest_summary(run.summary)
-    show_alerts(run.alerted)
+    show_run(run)
     raise typer.Exit(run.summary.exit_code)
 
 
@@ -332,13 +342,49 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResul
     except MartsCheckError as error:
         errors.print(
             f"[red]Marts not published:[/red] {error}. "
-            f"The previous file at {settings.warehouse} keeps serving."
+            f"The previous version at {settings.warehouse} keeps serving."
         )
         raise typer.Exit(EXIT_DATA_FAILED) from error
-    console.print(f"{result.message}: {result.warehouse.resolve()}")
+    console.print(f"{result.message}: {result.location}")
     for table, rows in sorted(result.record.row_counts.items()):
         console.print(f"  marts.{table}: {rows:,} rows")
     return result
+
+
+@app.command("fetch-marts")
+def fetch_marts(
+    destination: Annotated[
+        Path,
+        typer.Argument(help="Where the DuckDB file goes on this host, e.g. /srv/bi/sentra.duckdb."),
+    ],
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also fetch each mart as Parquet, into parquet/ beside it."),
+    ] = False,
+) -> None:
+    """Copy the current published marts from an S3 warehouse to this host (for BI tools).
+
+    Replaces the file atomically: a BI tool holding the previous copy keeps its snapshot.
+    Run it on a schedule, or after each `sentra.marts` event.
+    """
+    from pipelines.marts.release import fetch_current
+
+    settings = load_settings()
+    if not settings.warehouse_on_s3:
+        errors.print(
+            f"SENTRA_WAREHOUSE={settings.warehouse} is a local file: open it read-only where it "
+            "is. fetch-marts copies from an s3:// warehouse."
+        )
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        current = fetch_current(settings.warehouse_store, destination, with_parquet=parquet)
+    except LookupError as error:
+        errors.print(f"[red]{error}[/red] (run `sentra build` first).")
+        raise typer.Exit(EXIT_DATA_FAILED) from None
+    console.print(
+        f"marts version {current.version} (published {current.published_at}) -> "
+        f"{destination.resolve()}"
+    )
 
 
 @app.command()
@@ -381,7 +427,7 @@ def status() -> None:
         publish = report.latest_publish
         console.print(
             f"Marts: version {publish.version}, published {publish.published_at}, "
-            f"{len(publish.input_sha256s)} input files, at {report.warehouse}"
+            f"{len(publish.input_sha256s)} input files, at {report.location}"
         )
         for table_name, rows in sorted(publish.row_counts.items()):
             console.print(f"  marts.{table_name}: {rows:,} rows")

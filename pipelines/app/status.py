@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.lake.ledger import Ledger, LedgerRecord
+from pipelines.marts.publish import readers_location
 
 if TYPE_CHECKING:
     from pipelines.ingest.freshness import FreshnessReport
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class StatusReport:
-    warehouse: Path
+    location: str
+    """Where readers find the published marts (a local file, or an S3 warehouse's pointer)."""
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     quarantined: list[LedgerRecord] = field(default_factory=list)
     failed: list[LedgerRecord] = field(default_factory=list)
@@ -32,7 +34,7 @@ def collect_status(settings: Settings) -> StatusReport:
     from pipelines.lake.publications import published_records
 
     ledger = Ledger(settings.lake_store)
-    report = StatusReport(warehouse=settings.warehouse.resolve())
+    report = StatusReport(location=readers_location(settings))
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in ledger.latest_entries().values():
         counts[entry.source][entry.status] += 1

@@ -95,8 +95,7 @@ def replay(
     summary = IngestSummary(run_id=ingestor.run_id)
     summary.outcomes += [ingestor.replay(sha256) for sha256 in sha256s]
     for obj in ingestor.landed_objects(keys) if keys else []:
-        # An empty "settled" set is what makes this a replay rather than a no-op.
-        summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set()))
+        summary.outcomes.append(ingestor.fetch_and_ingest(obj, settled=set(), replay=True))
     return alert_ingest(settings, summary, alert_footer)
 
 

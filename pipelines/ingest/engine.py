@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from pipelines.feeds.contract import (
     with_lineage,
 )
 from pipelines.lake import layout
+from pipelines.lake.claims import Claims, HeldElsewhere
 from pipelines.lake.ledger import Ledger, LedgerRecord, LedgerStatus, new_run_id
 from pipelines.platform.duckdb import connect, escape_string
 from pipelines.platform.storage import StorageError
@@ -89,6 +90,9 @@ class Ingestor:
         self.landing: Storage = settings.landing_store
         self.lake: Storage = settings.lake_store
         self.ledger = Ledger(self.lake)
+        self.claims = Claims(
+            self.lake, self.ledger, timedelta(seconds=settings.claim_lease_seconds)
+        )
         self._validator: Validator | None = None
 
     @property
@@ -188,7 +192,7 @@ class Ingestor:
                 size=record.size,
                 landed_at=datetime.fromisoformat(record.landed_at),
             )
-            return self.ingest_file(landed, settled=set())
+            return self.ingest_file(landed, settled=set(), replay=True)
 
     def new_report(self, landed: LandedFile) -> QuarantineReport:
         """An empty quarantine report for a file of this run, for a feed handler to fill in."""
@@ -201,7 +205,9 @@ class Ingestor:
             raw_uri=self.lake.uri_for(raw_key),
         )
 
-    def fetch_and_ingest(self, obj: StoredObject, settled: set[str]) -> FileOutcome:
+    def fetch_and_ingest(
+        self, obj: StoredObject, settled: set[str], *, replay: bool = False
+    ) -> FileOutcome:
         with self.landing.local_copy(obj.key) as path:
             landed = LandedFile(
                 key=obj.key,
@@ -211,14 +217,25 @@ class Ingestor:
                 size=obj.size,
                 landed_at=obj.modified,
             )
-            return self.ingest_file(landed, settled)
+            return self.ingest_file(landed, settled, replay=replay)
 
-    def ingest_file(self, landed: LandedFile, settled: set[str]) -> FileOutcome:
+    def ingest_file(
+        self, landed: LandedFile, settled: set[str], *, replay: bool = False
+    ) -> FileOutcome:
         sha256 = landed.sha256
         if sha256 in settled:
             return FileOutcome(
                 landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
             )
+        # Read again now: another worker may have settled it since this run listed the ledger.
+        position = self.ledger.position(landed.source, sha256)
+        if position.settled and not replay:
+            return FileOutcome(
+                landed.key, sha256, "skipped", "already settled by another run; nothing to do"
+            )
+        claim = self.claims.take(landed.source, sha256, self.run_id, position)
+        if isinstance(claim, HeldElsewhere):
+            return self.left_to(landed, claim)
         received_at = landed.received_at
         raw_key = layout.raw_key(landed.source, sha256, landed.name)
         try:
@@ -235,6 +252,17 @@ class Ingestor:
             log.exception("ingest of %s failed", landed.key)
             return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
 
+    def left_to(self, landed: LandedFile, claim: HeldElsewhere) -> FileOutcome:
+        holder = claim.holder
+        if claim.settled:
+            message = f"already settled by run {holder.run_id}; nothing to do"
+        else:
+            message = (
+                f"being ingested by run {holder.run_id} since {holder.claimed_at:%H:%M:%S} UTC; "
+                "left to it (retried if it leaves no result within the claim lease)"
+            )
+        return FileOutcome(landed.key, landed.sha256, "skipped", message, source=landed.source)
+
     def fail(
         self, landed: LandedFile, received_at: datetime, raw_key: str, error: str
     ) -> FileOutcome:
@@ -243,7 +271,7 @@ class Ingestor:
         Data problems never come here: a handler reports them and the file is quarantined.
         """
         limit = load_policy(self.settings.quality_policy).max_failed_attempts
-        attempt = self.ledger.failures_in_a_row(landed.source, landed.sha256) + 1
+        attempt = self.ledger.position(landed.source, landed.sha256).failures_in_a_row + 1
         if attempt >= limit:
             self.record(landed, received_at, raw_key, "parked", error=error)
             message = (

@@ -6,6 +6,7 @@ clean/<dataset>/<sha256>.parquet             validated, typed rows of one receiv
 quarantine/<source>/<sha256>/<run_id>/       why a file (or some of its rows) was not published:
                                              report.json, report.md, rejected_<dataset>.parquet
 ledger/<source>/<sha256>/<stamp>_<status>_<run>.json   see pipelines.lake.ledger
+claims/<source>/<sha256>/<settlement>-<attempt>.json   who is ingesting it (pipelines.lake.claims)
 publishes/<version>.json                     one record per published marts version
 docs/index.html, docs/validation/<source>/<sha256>/<run_id>/<suite>.html   GX Data Docs
 ```
@@ -19,6 +20,7 @@ RAW = "raw"
 CLEAN = "clean"
 QUARANTINE = "quarantine"
 PUBLISHES = "publishes"
+CLAIMS = "claims"
 DATA_DOCS = "docs"
 DATA_DOCS_PAGES = f"{DATA_DOCS}/validation/"
 DATA_DOCS_INDEX = f"{DATA_DOCS}/index.html"
@@ -61,3 +63,7 @@ def sha256_from_clean_key(key: str) -> str:
 
 def data_docs_page_key(source: str, sha256: str, run_id: str, suite: str) -> str:
     return f"{DATA_DOCS_PAGES}{source}/{sha256}/{run_id}/{suite}.html"
+
+
+def claim_key(source: str, sha256: str, settlement: int, attempt: int) -> str:
+    return f"{CLAIMS}/{source}/{sha256}/{settlement}-{attempt}.json"

@@ -72,6 +72,22 @@ class LedgerRecord:
 
 
 @dataclass(frozen=True)
+class FilePosition:
+    """One file's standing in the ledger, as every worker computes it alike."""
+
+    settlements: int
+    """How many times the file was settled (ingested, quarantined, parked); a replay adds one."""
+    failures_in_a_row: int
+    """Failed attempts since the last settlement."""
+    latest: str | None
+    """The status of its latest record, if any."""
+
+    @property
+    def settled(self) -> bool:
+        return self.latest in SETTLED_STATUSES
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     """A record's identity as it can be read from its key, without fetching the object."""
 
@@ -119,16 +135,27 @@ class Ledger:
             if entry.status in SETTLED_STATUSES
         }
 
-    def failures_in_a_row(self, source: str, sha256: str) -> int:
-        """How many of the file's latest records are failures, counted back to anything else."""
+    def file_entries(self, source: str, sha256: str) -> list[LedgerEntry]:
+        """One file's records, oldest first (a listing of its own prefix: cheap)."""
         prefix = f"{LEDGER_PREFIX}/{source}/{sha256}/"
         entries = [e for obj in self._lake.list(prefix) if (e := parse_record_key(obj.key))]
+        return sorted(entries, key=lambda e: (e.received_at, e.key))
+
+    def position(self, source: str, sha256: str) -> FilePosition:
+        """Where a file stands: times settled, failures in a row since, and its latest status."""
+        entries = self.file_entries(source, sha256)
         failures = 0
-        for entry in sorted(entries, key=lambda e: (e.received_at, e.key), reverse=True):
+        for entry in reversed(entries):
             if entry.status != "failed":
                 break
             failures += 1
-        return failures
+        settled = sum(entry.status in SETTLED_STATUSES for entry in entries)
+        latest = entries[-1].status if entries else None
+        return FilePosition(settled, failures, latest)
+
+    def append_once(self, record: LedgerRecord) -> bool:
+        """Append a record whose key several writers may compute alike; False if one did first."""
+        return self._lake.write_if_absent(record_key(record), record.to_json())
 
     def history(self, sha256_prefix: str) -> list[LedgerEntry]:
         """Every record of the file whose sha256 starts with the prefix, oldest first.

@@ -34,6 +34,7 @@ from pipelines.lake.ledger import Ledger, utc_now
 from pipelines.lake.publications import PublishRecord, published_records, record_publish
 from pipelines.marts.checks import run_data_tests
 from pipelines.marts.docs import document_tables
+from pipelines.marts.release import CURRENT, current_version, release
 from pipelines.marts.runner import Macro, Model, PythonModel, load_macros, load_models, run_models
 from pipelines.marts.schema import built_tables, load_table_specs, schema_file
 from pipelines.marts.scoring import (
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 # 1.0 to 1.5 write by default and every DuckDB since 0.10 reads, including the 1.x versions the
 # BI drivers embed (Metabase, DBeaver, duckdb_engine). Newer formats would lock those readers
 # out, and a future writer (2.x defaults to a format 1.x cannot read) must not change it
-# silently. Verified with an older duckdb in tests/test_bi.py; see docs/marts.md.
+# silently. Verified with an older duckdb in tests/marts/test_bi.py; see docs/marts.md.
 STORAGE_VERSION = "v1.0.0"
 PARQUET_DIR = "parquet"  # beside the DuckDB file: one <table>.parquet per mart
 
@@ -67,7 +68,10 @@ class BuildResult:
     published: bool
     record: PublishRecord
     warehouse: Path
+    """The DuckDB file on this machine (the published one, or the S3 warehouse's working copy)."""
     message: str
+    location: str
+    """Where readers find the marts: the local file, or the S3 warehouse's ``current.json``."""
 
 
 def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
@@ -83,14 +87,14 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         not force
         and previous
         and previous[-1].fingerprint == fingerprint
-        and settings.warehouse.exists()
-        and parquet_exports_current(settings, previous[-1])
+        and published_intact(settings, previous[-1])
     ):
         return BuildResult(
             False,
             previous[-1],
-            settings.warehouse,
+            settings.warehouse_path,
             f"marts already current (version {previous[-1].version}); nothing to do",
+            readers_location(settings),
         )
     now = utc_now()
     record = PublishRecord(
@@ -103,9 +107,9 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         ),
         scoring_config_sha256=scoring.sha256,
     )
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    building = settings.warehouse.with_name(
-        f".{settings.warehouse.name}.building-{secrets.token_hex(4)}"
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    building = settings.warehouse_path.with_name(
+        f".{settings.warehouse_path.name}.building-{secrets.token_hex(4)}"
     )
     staging = building.with_name(f"{building.name}.parquet")
     try:
@@ -121,17 +125,39 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         )
         record = PublishRecord(**{**asdict(record), "row_counts": row_counts})
         export_parquet(building, staging, record)
-        os.replace(building, settings.warehouse)
+        if settings.warehouse_on_s3:
+            keep = settings.warehouse_versions_kept
+            release(settings.warehouse_store, building, staging, record, keep)
+        os.replace(building, settings.warehouse_path)
         publish_parquet(staging, parquet_dir(settings))
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
     record_publish(settings.lake_store, record)
-    log.info("published marts version %s to %s", record.version, settings.warehouse)
+    location = readers_location(settings)
+    log.info("published marts version %s to %s", record.version, location)
     return BuildResult(
-        True, record, settings.warehouse, f"published marts version {record.version}"
+        True,
+        record,
+        settings.warehouse_path,
+        f"published marts version {record.version}",
+        location,
     )
+
+
+def readers_location(settings: Settings) -> str:
+    if settings.warehouse_on_s3:
+        return settings.warehouse_store.uri_for(CURRENT)
+    return str(settings.warehouse_path.resolve())
+
+
+def published_intact(settings: Settings, record: PublishRecord) -> bool:
+    """True when readers find exactly ``record``'s version where the settings publish it."""
+    if settings.warehouse_on_s3:
+        current = current_version(settings.warehouse_store)
+        return current is not None and current.version == record.version
+    return settings.warehouse_path.exists() and parquet_exports_current(settings, record)
 
 
 def clean_inputs(settings: Settings) -> dict[str, list[str]]:
@@ -251,7 +277,7 @@ def register_sources(
 
 def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecord]) -> None:
     # No primary key: DuckDB 1.0 cannot open a file holding an index written by 1.5, whatever
-    # the storage version (tests/test_bi.py). Versions are unique by construction anyway.
+    # the storage version (tests/marts/test_bi.py). Versions are unique by construction anyway.
     con.execute("""
         create table meta.publish_log (
             version varchar, published_at timestamptz, fingerprint varchar,
@@ -330,7 +356,7 @@ def write_data_freshness(con: duckdb.DuckDBPyConnection, report: FreshnessReport
 
 def parquet_dir(settings: Settings) -> Path:
     """Where each mart is exported as ``<table>.parquet``, beside the published DuckDB file."""
-    return settings.warehouse.parent / PARQUET_DIR
+    return settings.warehouse_path.parent / PARQUET_DIR
 
 
 def export_parquet(database: Path, folder: Path, record: PublishRecord) -> None:

@@ -7,6 +7,8 @@ S3 credentials and endpoint follow the standard ``AWS_*`` variables boto3 alread
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -56,9 +58,17 @@ class Settings(BaseSettings):
         description="The Parquet lake (raw copies, clean Parquet, ledger, quarantine): "
         "a folder or s3://bucket/prefix.",
     )
-    warehouse: Path = Field(
-        default=Path("./data/warehouse/sentra.duckdb"),
-        description="The published DuckDB file BI tools open read-only.",
+    warehouse: str = Field(
+        default="./data/warehouse/sentra.duckdb",
+        description="Where the marts are published: a local DuckDB file BI tools open "
+        "read-only, or s3://bucket/prefix, where each version goes under versions/<version>/ "
+        "and current.json names the current one (`sentra fetch-marts` copies it to a BI host).",
+    )
+    warehouse_versions_kept: int = Field(
+        default=5,
+        gt=0,
+        description="With an S3 warehouse: how many published versions to keep (the current "
+        "one included); older ones are deleted after a publish.",
     )
     as_of: date | None = Field(
         default=None,
@@ -100,6 +110,12 @@ class Settings(BaseSettings):
         default=None,
         description="The SQS queue the landing bucket sends its event notifications to.",
     )
+    claim_lease_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a worker's claim on a file it is ingesting holds without a result; "
+        "after it, the attempt counts as failed (the worker died) and another worker takes over.",
+    )
     watch_interval_seconds: float = Field(
         default=5.0,
         gt=0,
@@ -140,6 +156,11 @@ class Settings(BaseSettings):
                 "environment set SENTRA_ALLOW_DEMO_SALT=true instead. (`sentra demo` allows it.)"
             )
 
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
     @field_validator("landing", "lake")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -161,6 +182,29 @@ class Settings(BaseSettings):
     @property
     def lake_store(self) -> Storage:
         return store_for(absolute_uri(self.lake))
+
+    @property
+    def warehouse_on_s3(self) -> bool:
+        return self.warehouse.startswith("s3://")
+
+    @property
+    def warehouse_store(self) -> Storage:
+        """The S3 prefix the marts are published under (``warehouse_on_s3`` only)."""
+        if not self.warehouse_on_s3:
+            raise ValueError(f"SENTRA_WAREHOUSE={self.warehouse} is a local file, not s3://")
+        return store_for(self.warehouse.rstrip("/"))
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The marts' DuckDB file on this machine.
+
+        Local warehouse: the published file itself. S3 warehouse: this machine's working copy
+        of the last version it built (readers elsewhere use ``sentra fetch-marts``).
+        """
+        if not self.warehouse_on_s3:
+            return Path(self.warehouse)
+        digest = hashlib.sha256(self.warehouse.encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / "sentra-marts" / digest / "sentra.duckdb"
 
     def reference_date(self) -> date:
         return self.as_of or date.today()

@@ -82,10 +82,21 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
+# Copy tools write under these names and rename when done (rsync, browsers, WinSCP, curl -o
+# x.part): a file still being copied into a landing folder is not yet a landed file.
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart", "~")
+
+
 def _listable(key: str) -> bool:
-    # In-flight atomic writes stage under dot-names, and S3 consoles create "folder/" marker
-    # objects; neither is data a reader should pick up.
-    return bool(key) and not key.endswith("/") and not key.startswith(".") and "/." not in key
+    # In-flight atomic writes stage under dot-names, S3 consoles create "folder/" marker
+    # objects, and copy tools write under in-progress names; none is data a reader should pick up.
+    return (
+        bool(key)
+        and not key.endswith("/")
+        and not key.startswith(".")
+        and "/." not in key
+        and not key.lower().endswith(IN_PROGRESS_SUFFIXES)
+    )
 
 
 def _missing(operation: str, uri: str) -> FileNotFoundError:
@@ -245,7 +256,9 @@ class LocalStorage(Storage):
     def list(self, prefix: str = "") -> builtins.list[StoredObject]:
         folder, _, _ = _check_prefix(prefix).rpartition("/")
         start = self.root.joinpath(*folder.split("/")) if folder else self.root
-        found = [obj for obj in self._walk(start) if obj.key.startswith(prefix)]
+        found = [
+            obj for obj in self._walk(start) if obj.key.startswith(prefix) and _listable(obj.key)
+        ]
         return sorted(found, key=lambda obj: obj.key)
 
     def _walk(self, start: Path) -> Iterator[StoredObject]:

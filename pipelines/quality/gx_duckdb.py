@@ -37,8 +37,8 @@ query returns -- keep such queries selective and narrow (the location columns on
 
 Removing it
 -----------
-When a GX release returns rows on duckdb (``tests/test_validation.py`` has a test that runs the
-unpatched engine and expects the bug; it will start failing), delete this module and the
+When a GX release returns rows on duckdb (``tests/quality/test_validation.py`` has a test that runs
+the unpatched engine and expects the bug; it will start failing), delete this module and the
 ``apply()`` call in ``pipelines/quality/validation.py``. If GX renames the wrapped function,
 ``apply()`` raises instead of silently doing nothing: check whether upstream fixed the bug first.
 """

@@ -135,8 +135,10 @@ final as (
         inputs.komoditas_group,
         inputs.eligible,
         inputs.ineligible_reason,
-        inputs.ineligible_reason in ('inactive', 'never_surveyed', 'survey_stale')
-            as needs_resurvey,
+        -- An eligible sentra has no reason, and `null in (...)` is null: say false, not unknown.
+        coalesce(
+            inputs.ineligible_reason in ('inactive', 'never_surveyed', 'survey_stale'), false
+        ) as needs_resurvey,
         inputs.min_units_required,
         inputs.priority_tier,
         scored.cluster_strength,

@@ -1,4 +1,5 @@
-"""The end-to-end tests here start a real ``airflow standalone``: opt-in, see docs/airflow.md."""
+"""The ``airflow standalone`` end-to-end tests here are opt-in (marker ``airflow_e2e``, see
+docs/airflow.md); the cluster test (test_cluster.py) has no marker and runs in the default suite."""
 
 from __future__ import annotations
 

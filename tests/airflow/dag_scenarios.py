@@ -1,4 +1,4 @@
-"""Run by tests/test_dags_run.py: ``dag_scenarios.py OUT.json``, with AIRFLOW_HOME and SENTRA_*
+"""Run by tests/dags/test_dags_run.py: ``dag_scenarios.py OUT.json``, with AIRFLOW_HOME and SENTRA_*
 pointing at a temporary folder. Runs the DAGs for real with ``dag.test()`` (SQLite, in-process
 execution API) and writes what happened as JSON for the tests to assert on.
 
@@ -39,7 +39,11 @@ def run(bag: Any, dag_id: str, **kwargs: Any) -> dict[str, Any]:
     return {
         "state": str(dag_run.state),
         "seconds": round(time.perf_counter() - started, 2),
-        "tasks": {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
+        # A mapped task's instances as task[0], task[1], ...; one that expanded to none as task.
+        "tasks": {
+            ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state)
+            for ti in dag_run.get_task_instances()
+        },
     }
 
 

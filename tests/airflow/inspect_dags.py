@@ -1,4 +1,4 @@
-"""Run by tests/test_dags_integrity.py: ``inspect_dags.py DAGS_FOLDER OUT.json``.
+"""Run by tests/dags/test_dags_integrity.py: ``inspect_dags.py DAGS_FOLDER OUT.json``.
 
 A subprocess, because Airflow reads its configuration (AIRFLOW_HOME) once per interpreter and
 the test suite must not import Airflow into its workers. Parse times (wall clock, and CPU time,

@@ -7,20 +7,15 @@ printed and written to ``<tmp>/latency.json``; docs/airflow.md records the figur
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.airflow.standalone import Standalone, airflow_standalone, wait_for
-from tests.conftest import TEST_AS_OF
+from docker.cluster import aws_env, notify_queue_of_landed_objects, wait_for
+from tests.airflow.shared import measure_put_to_publish, report_latency, sentra_env
+from tests.airflow.standalone import Standalone, airflow_standalone
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
-
-if TYPE_CHECKING:
-    from pipelines.platform.storage import Storage
 
 pytestmark = pytest.mark.airflow_e2e
 
@@ -30,42 +25,8 @@ SQS_TRIGGER = "airflow.providers.amazon.aws.triggers.sqs.SqsSensorTrigger"
 ODD_KEY = "registry/Jawa Timur 2025+revisi.xlsx"
 
 
-def published_versions(lake: Storage) -> list[str]:
-    return [obj.key for obj in lake.list("publishes/")]
-
-
-def measure_put_to_publish(
-    standalone: Standalone, lake: Storage, put: Any, timeout: float = 240
-) -> float:
-    before = published_versions(lake)
-    started = time.monotonic()
-    put()
-    wait_for(
-        "the marts to be published",
-        lambda: len(published_versions(lake)) > len(before),
-        timeout,
-        standalone,
-    )
-    return time.monotonic() - started
-
-
 def record(tmp_path: Path, name: str, seconds: float, airflow: Standalone) -> None:
-    print(f"\n{name}: put -> publish {seconds:.1f} s; task instances (queued, start, end):")
-    for row in airflow.task_timings():
-        print("  ", *row)
-    (tmp_path / "latency.json").write_text(json.dumps({name: seconds}))
-
-
-def sentra_env(landing: str, lake: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "SENTRA_LANDING": landing,
-        "SENTRA_LAKE": lake,
-        "SENTRA_WAREHOUSE": str(tmp_path / "warehouse" / "sentra.duckdb"),
-        "SENTRA_AS_OF": TEST_AS_OF.isoformat(),
-        # As in production: a secret salt, not the public demo one (which ingest refuses).
-        "SENTRA_PII_SALT": "e2e-tests-secret-salt-0123456789abcdef",
-        **extra,
-    }
+    report_latency(tmp_path, name, seconds, airflow.task_timings())
 
 
 def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path) -> None:
@@ -86,7 +47,7 @@ def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path
             staging.write_bytes(registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
             staging.rename(landing / ODD_KEY)
 
-        latency = measure_put_to_publish(airflow, lake_store, drop)
+        latency = measure_put_to_publish(lake_store, drop, bool, 240, airflow.tail)
         record(tmp_path, "local folder", latency, airflow)
         assert (tmp_path / "warehouse" / "sentra.duckdb").exists()
 
@@ -107,7 +68,7 @@ def test_a_file_dropped_into_the_landing_folder_reaches_the_marts(tmp_path: Path
                 state == "success" for run, state in ingest_runs().items() if run not in before
             ),
             120,
-            airflow,
+            airflow.tail,
         )
 
 
@@ -118,37 +79,16 @@ def test_an_object_put_into_the_landing_bucket_reaches_the_marts_through_sqs(
 
     from pipelines.platform.storage import open_storage
 
-    aws = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "absent"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "absent"),
-    }
+    aws = aws_env(moto_server, tmp_path)
     for name, value in aws.items():
         monkeypatch.setenv(name, value)
     session = boto3.session.Session()
     s3, sqs = session.client("s3"), session.client("sqs")
     bucket = f"e2e-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
-    queue_url = sqs.create_queue(QueueName=f"landing-{bucket}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    # Saving this sends an s3:TestEvent message first, as AWS does; ingest must shrug it off.
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "landing/"}]}},
-                }
-            ]
-        },
-    )
+    # Saving the notification sends an s3:TestEvent message first, as AWS does; ingest must
+    # shrug it off.
+    queue_url = notify_queue_of_landed_objects(s3, sqs, bucket, "landing")
     env = sentra_env(
         f"s3://{bucket}/landing",
         f"s3://{bucket}/lake",
@@ -159,13 +99,15 @@ def test_an_object_put_into_the_landing_bucket_reaches_the_marts_through_sqs(
     )
     lake = open_storage(f"s3://{bucket}/lake")
     with airflow_standalone(tmp_path / "home", env) as airflow:
-        wait_for("the SQS watcher", lambda: airflow.watchers_running(SQS_TRIGGER), 120, airflow)
+        wait_for(
+            "the SQS watcher", lambda: airflow.watchers_running(SQS_TRIGGER), 120, airflow.tail
+        )
 
         def put() -> None:
             body = registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
             s3.put_object(Bucket=bucket, Key=f"landing/{ODD_KEY}", Body=body)
 
-        latency = measure_put_to_publish(airflow, lake, put)
+        latency = measure_put_to_publish(lake, put, bool, 240, airflow.tail)
         record(tmp_path, "S3 + SQS", latency, airflow)
         ingested = [obj.key for obj in lake.list("ledger/registry/") if "_ingested_" in obj.key]
         assert len(ingested) == 1

@@ -19,14 +19,14 @@ from pipelines.ingest.engine import Ingestor
 from pipelines.marts.publish import STORAGE_VERSION, build_and_publish, parquet_dir
 from pipelines.marts.schema import MartsCheckError, schema_file
 from pipelines.platform.duckdb import connect
-from pipelines.platform.settings import Settings
+from pipelines.platform.settings import PROJECT_ROOT, Settings
 from tests.conftest import local_settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 if TYPE_CHECKING:
     import duckdb
 
-MARTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "marts.md"
+MARTS_DOC = PROJECT_ROOT / "docs" / "marts.md"
 # The oldest DuckDB docs/marts.md promises can open the published file.
 OLDEST_DUCKDB = "1.0.0"
 # Storage format number in the file header that DuckDB 0.10 to 1.5 all read.
@@ -97,7 +97,7 @@ def contents(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[tupl
 def test_every_published_table_and_column_carries_its_description(bi_settings: Settings) -> None:
     build_and_publish(bi_settings, "run")
 
-    con = connect(bi_settings.warehouse, read_only=True)
+    con = connect(bi_settings.warehouse_path, read_only=True)
     tables = con.execute("""
         select schema_name, table_name, comment from duckdb_tables()
         where schema_name in ('marts', 'meta')""").fetchall()
@@ -145,7 +145,7 @@ def test_an_undescribed_or_vanished_column_fails_the_publish(
     assert "table marts.zz_undescribed has no description" in message
     assert "column marts.zz_undescribed.anything has no description" in message
     assert "schema.yml" in message
-    assert not bi_settings.warehouse.exists()
+    assert not bi_settings.warehouse_path.exists()
     assert not parquet_dir(bi_settings).exists()
 
 
@@ -153,12 +153,12 @@ def test_volatile_facts_stay_in_meta_so_marts_are_identical_across_builds(
     bi_settings: Settings,
 ) -> None:
     first = build_and_publish(bi_settings, "run-1")
-    con = connect(bi_settings.warehouse, read_only=True)
+    con = connect(bi_settings.warehouse_path, read_only=True)
     marts_before = contents(con, "marts")
     con.close()
 
     second = build_and_publish(bi_settings, "run-2", force=True)
-    con = connect(bi_settings.warehouse, read_only=True)
+    con = connect(bi_settings.warehouse_path, read_only=True)
     marts_after = contents(con, "marts")
     freshness = con.execute("""
         select scope, last_landed_at is not null, overdue, checked_at = (
@@ -182,8 +182,8 @@ def test_the_file_is_written_in_the_storage_format_older_duckdb_reads(
 ) -> None:
     build_and_publish(bi_settings, "run")
 
-    header = bi_settings.warehouse.read_bytes()[:20]
-    con = connect(bi_settings.warehouse, read_only=True)
+    header = bi_settings.warehouse_path.read_bytes()[:20]
+    con = connect(bi_settings.warehouse_path, read_only=True)
     tags = con.execute(
         "select tags from duckdb_databases() where database_name = current_database()"
     ).fetchone()
@@ -228,7 +228,7 @@ def test_parquet_exports_follow_each_publish_and_only_then(
     repaired = build_and_publish(bi_settings, "run-4")
     assert repaired.published
     assert exports["dim_sentra"].exists()
-    assert sorted(p.name for p in bi_settings.warehouse.parent.iterdir()) == [
+    assert sorted(p.name for p in bi_settings.warehouse_path.parent.iterdir()) == [
         "parquet",
         "sentra.duckdb",
     ]
@@ -244,7 +244,7 @@ def test_a_superset_style_reader_keeps_its_snapshot_through_a_publish(
 
     first = build_and_publish(bi_settings, "run-1")
     engine = create_engine(
-        f"duckdb:///{bi_settings.warehouse}?access_mode=read_only",
+        f"duckdb:///{bi_settings.warehouse_path}?access_mode=read_only",
         poolclass=NullPool,  # Superset's default: a connection per query
         connect_args={"config": {"autoinstall_known_extensions": False}},
     )
@@ -337,7 +337,7 @@ def test_the_oldest_supported_duckdb_opens_the_published_file(
 ) -> None:
     build_and_publish(bi_settings, "run")
     queries = documented_queries()
-    con = connect(bi_settings.warehouse, read_only=True)
+    con = connect(bi_settings.warehouse_path, read_only=True)
     expected_rows = {title: len(con.execute(query).fetchall()) for title, query in queries.items()}
     top_three = [list(row) for row in con.execute(TOP_THREE).fetchall()]
     expected_tables = sorted(
@@ -348,7 +348,9 @@ def test_the_oldest_supported_duckdb_opens_the_published_file(
     )
     con.close()
 
-    job = json.dumps({"path": str(bi_settings.warehouse), "queries": queries, "top": TOP_THREE})
+    job = json.dumps(
+        {"path": str(bi_settings.warehouse_path), "queries": queries, "top": TOP_THREE}
+    )
     done = subprocess.run(
         [str(oldest_duckdb_python), "-c", OLD_READER],
         input=job,

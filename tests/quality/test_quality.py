@@ -36,7 +36,7 @@ def with_bad_row() -> bytes:
 
 
 def dim_sentra_names(settings: Settings) -> set[str]:
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         return {
             row[0] for row in con.execute("select nama_sentra from marts.dim_sentra").fetchall()

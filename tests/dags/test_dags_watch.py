@@ -12,12 +12,13 @@ import pytest
 
 from pipelines.ingest.watch import LandingWatch, keys_from_s3_messages
 from pipelines.lake.ledger import Ledger, LedgerRecord
+from pipelines.platform.settings import PROJECT_ROOT
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 
 if TYPE_CHECKING:
     from pipelines.platform.settings import Settings
 
-DAGS = Path(__file__).resolve().parent.parent / "dags"
+DAGS = PROJECT_ROOT / "dags"
 
 
 def watch(settings: Settings, reannounce_after: float = 900) -> LandingWatch:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.platform.settings import PROJECT_ROOT
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

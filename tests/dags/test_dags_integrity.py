@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from pipelines.feeds.catalog import FEEDS
+from pipelines.platform.settings import PROJECT_ROOT
 from tests.airflow.shared import once_per_run
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = PROJECT_ROOT
 OWNER = "sentra-data-engineering"
 MODES = {
     "poll": {},

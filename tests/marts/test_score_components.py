@@ -216,7 +216,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Row]:
     summary = Ingestor(settings).run()
     assert {o.key: o.status for o in summary.outcomes} == dict.fromkeys(landed, "ingested")
     build_and_publish(settings, "hand-worked")
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         result = con.execute("from marts.sentra_revitalisation_score")
         columns = [column for column, *_ in result.description]

@@ -44,10 +44,10 @@ def build_with(demo_lake: Settings, tmp_path: Path, name: str = "sentra", **chan
     config_path = tmp_path / f"{name}.yaml"
     config_path.write_text(yaml.safe_dump(config))
     settings = demo_lake.model_copy(
-        update={"warehouse": tmp_path / f"{name}.duckdb", "scoring_config": config_path}
+        update={"warehouse": str(tmp_path / f"{name}.duckdb"), "scoring_config": config_path}
     )
     build_and_publish(settings, f"run-{name}", force=True)
-    return settings.warehouse
+    return settings.warehouse_path
 
 
 def rows(warehouse: Path, query: str) -> list[tuple[Any, ...]]:
@@ -116,7 +116,7 @@ def test_score_is_the_documented_weighted_sum_and_weights_move_it(
 def test_sentra_without_sales_or_member_list_are_neutral_and_flagged(
     demo_lake: Settings, tmp_path: Path
 ) -> None:
-    # Growth with both its inputs missing: tests/test_score_components.py (the demo has none).
+    # Growth with both its inputs missing: tests/marts/test_score_components.py (the demo has none).
     warehouse = build_with(demo_lake, tmp_path)
     no_sales = rows(
         warehouse,

@@ -16,7 +16,7 @@ from pipelines.app import usecases
 from pipelines.feeds.catalog import FEEDS
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
-from pipelines.platform.settings import Settings
+from pipelines.platform.settings import PROJECT_ROOT, Settings
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def quarantine_report(settings: Settings, key: str) -> str:
 
 def with_limits(settings: Settings, tmp_path: Path, **limits: int) -> Settings:
     """The built-in quality policy with some parser limits lowered."""
-    builtin = Path(__file__).resolve().parents[1] / "pipelines" / "config" / "quality.yaml"
+    builtin = PROJECT_ROOT / "pipelines" / "config" / "quality.yaml"
     policy = yaml.safe_load(builtin.read_text(encoding="utf-8"))
     policy["limits"].update(limits)
     path = tmp_path / "quality.yaml"
@@ -118,3 +118,19 @@ def test_a_file_that_keeps_failing_is_parked_with_one_alert_then_replayed(
     assert [o.status for o in replayed.summary.outcomes] == ["ingested"]
     history = Ledger(settings.lake_store).history(parked.sha256)
     assert [entry.status for entry in history] == ["failed", "failed", "parked", "ingested"]
+
+
+@pytest.mark.parametrize("store", ["local", pytest.param("s3", marks=pytest.mark.s3)])
+def test_a_file_still_being_copied_is_not_ingested_until_it_is_renamed(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    settings: Settings = request.getfixturevalue("settings" if store == "local" else "s3_settings")
+    workbook = registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
+    # A copy tool writes under an in-progress name, then renames the finished file.
+    settings.landing_store.write_bytes("registry/jatim.xlsx.part", workbook[: len(workbook) // 2])
+
+    assert Ingestor(settings).run().outcomes == []
+
+    settings.landing_store.write_bytes("registry/jatim.xlsx", workbook)
+    settings.landing_store.delete("registry/jatim.xlsx.part")
+    assert [o.status for o in Ingestor(settings).run().outcomes] == ["ingested"]

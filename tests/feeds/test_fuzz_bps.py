@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +20,10 @@ from pipelines.feeds.bps.decode import decode, release_from_landed, to_table
 from pipelines.platform.settings import EXPECTATIONS_DIR
 from pipelines.quality.validation import Validator
 from pipelines.samples.bps import bps_sample_files
+from tests.bps_server import FIXTURES
 from tests.hostile import Draw, damaged, examples, hang_guard, ingest_one, json_values, to_json
 
-FIXTURE = Path(__file__).parent / "fixtures" / "bps" / "data-var-1053-domain-0000.json"
+FIXTURE = FIXTURES / "data-var-1053-domain-0000.json"
 SAMPLE = dict(bps_sample_files(20261128))
 SEEDS = (
     ("bps/var-1053/domain-0000.json", FIXTURE.read_bytes()),

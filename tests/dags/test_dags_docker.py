@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,9 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-PROJECT = Path(__file__).resolve().parent.parent
+from pipelines.platform.settings import PROJECT_ROOT
+
+PROJECT = PROJECT_ROOT
 DOCKER = PROJECT / "docker"
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -22,6 +23,8 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker-1",
+    "airflow-worker-2",
 }
 
 
@@ -36,17 +39,25 @@ def locked_versions() -> dict[str, str]:
     return {package["name"]: package["version"] for package in lock["package"]}
 
 
-def test_compose_has_postgres_minio_and_the_airflow_services(compose: dict[str, Any]) -> None:
-    assert {"postgres", "minio", "minio-init"} | AIRFLOW_SERVICES <= set(compose["services"])
+def test_compose_has_postgres_redis_minio_and_the_airflow_services(
+    compose: dict[str, Any],
+) -> None:
+    assert {"postgres", "redis", "minio", "minio-init"} | AIRFLOW_SERVICES <= set(
+        compose["services"]
+    )
     for name in AIRFLOW_SERVICES:
         service = compose["services"][name]
         build = service["build"]
         assert (DOCKER / build["context"]).resolve() == PROJECT
         assert (PROJECT / build["dockerfile"]).is_file()
         env = service["environment"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
         assert env["SENTRA_LANDING"].startswith("s3://") and env["AWS_ENDPOINT_URL"]
+    workers = [compose["services"][f"airflow-worker-{n}"] for n in (1, 2)]
+    assert all(worker["command"] == "celery worker" for worker in workers)
+    assert workers[0]["hostname"] != workers[1]["hostname"]
 
 
 def test_secrets_come_from_the_environment_only(compose: dict[str, Any]) -> None:

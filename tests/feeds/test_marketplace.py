@@ -337,7 +337,7 @@ def test_personal_data_never_gets_past_the_raw_copy(
     # The check can see a leak: every value is there in the raw copies, which keep the files.
     raw = "".join(lake_artefacts(settings, raw=True))
     assert [value for value in personal if value not in raw] == []
-    artefacts = lake_artefacts(settings) + warehouse_artefacts(settings.warehouse)
+    artefacts = lake_artefacts(settings) + warehouse_artefacts(settings.warehouse_path)
     artefacts.append(caplog.text)
     artefacts += [alert.text() for alert in alerts_for_ingest(summary, settings)]
     leaked = {value for value in personal for text in artefacts if value in text}
@@ -464,7 +464,7 @@ def test_a_later_export_of_the_same_lines_wins_and_nothing_counts_twice(
 
 def published(settings: Settings, query: str) -> list[tuple[Any, ...]]:
     """The rows a query returns from the published marts (opened read-only, as BI tools do)."""
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         return con.execute(query).fetchall()
     finally:

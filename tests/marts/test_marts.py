@@ -29,7 +29,7 @@ def test_score_follows_the_documented_gates(settings: Settings) -> None:
     ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
     build_and_publish(settings, "run")
 
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     rows = dict(
         con.execute("""select nama_sentra, ineligible_reason
                                from marts.sentra_revitalisation_score""").fetchall()
@@ -53,7 +53,7 @@ def test_score_follows_the_documented_gates(settings: Settings) -> None:
 def test_a_reader_holding_the_old_file_keeps_working_through_a_publish(settings: Settings) -> None:
     ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
     build_and_publish(settings, "run-1")
-    reader = connect(settings.warehouse, read_only=True)
+    reader = connect(settings.warehouse_path, read_only=True)
     before = reader.execute("select count(*) from marts.dim_sentra").fetchone()
 
     ingest(settings, "registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
@@ -62,7 +62,7 @@ def test_a_reader_holding_the_old_file_keeps_working_through_a_publish(settings:
     assert result.published
     assert reader.execute("select count(*) from marts.dim_sentra").fetchone() == before == (5,)
     reader.close()
-    fresh = connect(settings.warehouse, read_only=True)
+    fresh = connect(settings.warehouse_path, read_only=True)
     assert fresh.execute("select count(*) from marts.dim_sentra").fetchone() == (7,)
     log = fresh.execute("select run_id from meta.publish_log order by published_at").fetchall()
     fresh.close()
@@ -74,7 +74,7 @@ def test_a_crash_mid_build_leaves_the_published_file_untouched(
 ) -> None:
     ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
     build_and_publish(settings, "run-1")
-    published = settings.warehouse.read_bytes()
+    published = settings.warehouse_path.read_bytes()
 
     broken_sql = tmp_path / "sql"
     shutil.copytree(settings.sql_dir, broken_sql)
@@ -84,9 +84,9 @@ def test_a_crash_mid_build_leaves_the_published_file_untouched(
     with pytest.raises(Exception, match="no_such_table"):
         build_and_publish(broken, "run-2")
 
-    assert settings.warehouse.read_bytes() == published
+    assert settings.warehouse_path.read_bytes() == published
     # Nothing left behind: no half-built file, no staged Parquet exports.
-    assert sorted(p.name for p in settings.warehouse.parent.iterdir()) == [
+    assert sorted(p.name for p in settings.warehouse_path.parent.iterdir()) == [
         "parquet",
         "sentra.duckdb",
     ]
@@ -130,7 +130,7 @@ def test_a_failing_data_test_stops_the_publish_and_names_the_offenders(
 ) -> None:
     ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
     build_and_publish(settings, "run-1")
-    published = settings.warehouse.read_bytes()
+    published = settings.warehouse_path.read_bytes()
     model, text, replacement, failure = BROKEN_MODELS[kind]
     broken_sql = tmp_path / "sql"
     shutil.copytree(settings.sql_dir, broken_sql)
@@ -142,7 +142,7 @@ def test_a_failing_data_test_stops_the_publish_and_names_the_offenders(
         build_and_publish(settings.model_copy(update={"sql_dir": broken_sql}), "run-2")
 
     assert failure in str(error.value)
-    assert settings.warehouse.read_bytes() == published
+    assert settings.warehouse_path.read_bytes() == published
 
 
 def test_the_demo_build_passes_every_kind_of_data_test(settings: Settings) -> None:
@@ -151,7 +151,7 @@ def test_the_demo_build_passes_every_kind_of_data_test(settings: Settings) -> No
     build_and_publish(settings, "run")
 
     specs = load_table_specs(settings.sql_dir)
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         built = built_tables(con)
         assert data_test_failures(con, built, specs) == []

@@ -21,10 +21,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from pipelines.platform.settings import PROJECT_ROOT
 from tests.airflow.shared import once_per_run
 from tests.conftest import TEST_AS_OF
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = PROJECT_ROOT
 
 
 class AlertReceiver(BaseHTTPRequestHandler):
@@ -98,8 +99,12 @@ def test_ingest_publishes_the_good_file_and_fails_the_run_on_the_quarantined_one
     scenarios: dict[str, Any],
 ) -> None:
     ingest = scenarios["ingest"]
+    # One mapped ingest per landed file.
     assert ingest["tasks"] == {
-        "ingest": "success",
+        "unsettled": "success",
+        "ingest[0]": "success",
+        "ingest[1]": "success",
+        "summarise": "success",
         "announce_validated": "success",
         "check_outcomes": "failed",
     }
@@ -132,7 +137,9 @@ def test_marts_publish_once_and_a_repeat_is_a_no_op(scenarios: dict[str, Any]) -
 
 def test_nothing_new_announces_nothing(scenarios: dict[str, Any]) -> None:
     assert scenarios["ingest_again"]["tasks"] == {
-        "ingest": "success",
+        "unsettled": "success",
+        "ingest": "skipped",
+        "summarise": "success",
         "announce_validated": "skipped",
         "check_outcomes": "success",
     }

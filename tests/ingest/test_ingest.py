@@ -23,7 +23,7 @@ def lake_snapshot(settings: Settings) -> dict[str, bytes]:
 
 
 def mart_counts(settings: Settings) -> dict[str, int]:
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         return {
             table: con.execute(f"select count(*) from marts.{table}").fetchone()[0]  # type: ignore[index]
@@ -52,7 +52,7 @@ def test_the_same_bytes_three_times_change_nothing(settings: Settings) -> None:
     assert [o.status for o in first.outcomes] == ["ingested"]
     assert counts == {"dim_sentra": 5, "sentra_revitalisation_score": 5}
     kinds = {key.split("/")[0] for key in snapshot}
-    assert kinds == {"raw", "clean", "ledger", "publishes", "docs"}
+    assert kinds == {"raw", "clean", "ledger", "claims", "publishes", "docs"}
 
 
 def test_ledger_records_what_happened(settings: Settings) -> None:
@@ -121,7 +121,7 @@ def test_a_resubmission_supersedes_the_earlier_version_and_both_raw_copies_stay(
     Ingestor(settings).run()
     build_and_publish(settings, "run-r")
 
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         rows = con.execute(
             "select nama_sentra, jumlah_ikm, registry_source_name "

@@ -166,7 +166,7 @@ def test_ingest_through_the_cli_delivers_the_alert(
     for name, value in {
         "SENTRA_LANDING": settings.landing,
         "SENTRA_LAKE": settings.lake,
-        "SENTRA_WAREHOUSE": str(settings.warehouse),
+        "SENTRA_WAREHOUSE": str(settings.warehouse_path),
         "SENTRA_AS_OF": "2026-06-30",
         "SENTRA_ALERT_URLS": hook,
     }.items():

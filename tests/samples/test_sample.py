@@ -173,7 +173,7 @@ def test_one_province_resubmits_the_same_period(demo: Demo) -> None:
     assert len(revised) == 1
     original = revised[0].replace("_revisi", "")
 
-    # Landed later, so it is the later version (tests/test_scoring.py checks that it wins).
+    # Landed later, so it is the later version (tests/marts/test_scoring.py checks that it wins).
     assert files.index(original) < files.index(revised[0])
     before = {r["id_sentra"]: r for r in demo.tables(original)["sentra"]}
     after = {r["id_sentra"]: r for r in demo.tables(revised[0])["sentra"]}

@@ -11,11 +11,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from pipelines.platform.settings import Settings
+
+
+# The fuzz tests (tests/feeds/test_fuzz_*.py) run in every `make test`: on a fixed seed there, so a
+# green suite stays green and a red one is red for everyone; no deadline, since CI machines vary
+# and a hang is caught by tests.hostile.hang_guard instead. A deeper exploration on new seeds:
+# `pytest --hypothesis-profile=deep tests/feeds/test_fuzz_*.py` (docs/reliability.md).
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=_FUZZ_HEALTH,
+)
+hypothesis_settings.register_profile(
+    "deep", max_examples=4000, deadline=None, suppress_health_check=_FUZZ_HEALTH
+)
+hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:

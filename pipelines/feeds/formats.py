@@ -38,6 +38,8 @@ _MISSING = frozenset({"", "-", "--", "na", "n/a", "#n/a", "nan", "null", "none"}
 
 _AMOUNT_EXPECTED = "an amount such as 1.234.567,89 or Rp 1.500.000,-"
 _WHOLE_EXPECTED = "a whole number such as 1.234 or 12"
+# The largest whole number a typed (Int64) column holds: a count past it is a damaged cell.
+_WHOLE_MAX = 2**63 - 1
 _DECIMAL_EXPECTED = "a decimal number such as -7,2575 or 112.752 (no thousands separators)"
 _DATE_EXPECTED = "a day-first date such as 31/12/2024, 2024-12-31 or 12 Januari 2024"
 _YEAR_MIN, _YEAR_MAX = 1900, 2100
@@ -191,7 +193,10 @@ def parse_amount(value: object) -> float | None:
 
 def parse_integer(value: object) -> int | None:
     """A whole number written like an amount; "12,5" is an error, 12.0 is 12."""
-    return _whole(value, _WHOLE_EXPECTED)
+    number = _whole(value, _WHOLE_EXPECTED)
+    if number is not None and abs(number) > _WHOLE_MAX:
+        raise _fail(value, f"{_WHOLE_EXPECTED}, at most {_WHOLE_MAX:,}")
+    return number
 
 
 def parse_decimal(value: object) -> float | None:
@@ -282,18 +287,24 @@ def decode_text(data: bytes) -> str:
     Offices' Excel saves "CSV UTF-8" with a BOM, plain "CSV" as Windows-1252 and
     "Unicode Text" as UTF-16; Windows-1252 would decode UTF-16 into silent garbage.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return data.decode("cp1252")
     except UnicodeDecodeError as error:
+        # The line counted in the file's own encoding: in UTF-16 a 0x0A byte is no line end.
+        line = data[: error.start].decode(error.encoding, "replace").count("\n") + 1
+        unlike = (
+            "not UTF-16, though the file starts with a UTF-16 byte-order mark"
+            if error.encoding.startswith("utf-16")
+            else "neither UTF-8 nor Windows-1252"
+        )
         raise ValueFormatError(
-            f"byte {data[error.start : error.end]!r} at offset {error.start} is neither UTF-8 "
-            "nor Windows-1252; save the file as CSV UTF-8"
+            f"line {line}: byte {data[error.start : error.end]!r} at offset {error.start} is "
+            f"{unlike}; save the file as CSV UTF-8"
         ) from None
 
 

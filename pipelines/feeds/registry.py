@@ -15,6 +15,8 @@ import functools
 import hashlib
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from pipelines.feeds.contract import (
     lineage_fields,
 )
 from pipelines.feeds.formats import (
+    ValueFormatError,
     decode_text,
     normalise_header,
     parse_amount,
@@ -209,7 +212,10 @@ def read_sheets(
 def read_csv_rows(name: str, data: bytes, limits: ParserLimits) -> list[list[Any]]:
     if b"\x00" in data[:4096]:
         raise RegistryFormatError(f"{name}: binary content, not a CSV or XLSX file.")
-    text = decode_text(data)
+    try:
+        text = decode_text(data)
+    except ValueFormatError as error:
+        raise RegistryFormatError(f"{name}: {error}") from None
     # Title lines above the header may hold no delimiter at all; judge from the table itself.
     lines = text.splitlines()
     first_tabular = next((i for i, line in enumerate(lines) if re.search(r"[,;\t|]", line)), 0)
@@ -246,11 +252,25 @@ def check_row(where: str, row: list[Any], number: int, limits: ParserLimits) -> 
         )
 
 
+# What openpyxl raises for damaged bytes. It reads a workbook held in memory, so none of these
+# is an operational failure: a member that is not XML (lxml's XMLSyntaxError and ElementTree's
+# ParseError are SyntaxErrors), XML of another shape than a workbook part (TypeError, KeyError,
+# ValueError), a broken deflate stream (zlib.error) or a member cut short (EOFError).
+UNREADABLE_WORKBOOK = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    KeyError,
+    OSError,
+    ValueError,
+    SyntaxError,
+    TypeError,
+)
+
+
 def read_xlsx(
     name: str, data: bytes, limits: ParserLimits
 ) -> Iterator[tuple[str, list[list[Any]]]]:
-    import zipfile
-
     from openpyxl import load_workbook
 
     try:
@@ -265,12 +285,12 @@ def read_xlsx(
         )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except UNREADABLE_WORKBOOK as error:
         raise RegistryFormatError(f"{name}: not a readable XLSX workbook ({error}).") from error
     try:
         for sheet in workbook.worksheets:
             rows: list[list[Any]] = []
-            for row in sheet.iter_rows(values_only=True):
+            for row in sheet_rows(name, sheet):
                 check_row(
                     f"{name}: sheet {sheet.title!r}, row {len(rows) + 1}",
                     list(row),
@@ -281,6 +301,19 @@ def read_xlsx(
             yield sheet.title, rows
     finally:
         workbook.close()
+
+
+def sheet_rows(name: str, sheet: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a read-only sheet, parsed as they are read: damage is found on the way."""
+    read = 0
+    try:
+        for row in sheet.iter_rows(values_only=True):
+            yield row
+            read += 1
+    except UNREADABLE_WORKBOOK as error:
+        raise RegistryFormatError(
+            f"{name}: sheet {sheet.title!r}, row {read + 1}: the sheet cannot be read ({error})."
+        ) from error
 
 
 def find_table(

@@ -33,11 +33,23 @@ def read_document(data: bytes, where: str) -> dict[str, Any]:
     """The JSON document of an HTTP-200 answer, or a ``BpsResponseError`` saying what it is."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
+        # Besides bytes that are not UTF-8 or not JSON (both ValueErrors): a number past
+        # Python's 4,300-digit limit, or nesting deeper than the interpreter's stack.
         start = redact(data[:80].decode("utf-8", "replace"))
         raise BpsResponseError(
             f"{where}: the answer is not JSON (it starts with {start!r}); the API may be down "
             "for maintenance or a proxy answered instead"
+        ) from None
+    try:
+        # An escape such as "\ud800" decodes to half a character (a lone surrogate), which
+        # no UTF-8 text, and so no report or Parquet column, can hold.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        before = error.object[max(0, error.start - 40) : error.start]
+        raise BpsResponseError(
+            f"{where}: the answer holds a \\u escape of half a character "
+            f"({error.object[error.start]!r} after {before!r}); it is not valid Unicode text"
         ) from None
     if not isinstance(document, dict):
         raise BpsResponseError(f"{where}: expected a JSON object, got {type(document).__name__}")

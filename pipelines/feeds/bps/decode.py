@@ -14,7 +14,9 @@ tables, as the pull matched BPS's listing), which domain from its name
 from __future__ import annotations
 
 import functools
+import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,9 @@ YEAR_ID_OFFSET = 1900
 """BPS numbers years from 1900: year id 117 is 2017."""
 NO_BREAKDOWN = "tidak ada"
 """The label of the single ``vervar`` entry of a table without a regional breakdown."""
+MAX_CELLS = 1_000_000
+"""Far more cells than a BPS table has (a national quarterly table: ~40 regions x ~10 years x
+5 periods); the metadata of a damaged response can multiply to billions."""
 
 
 def bps_province_code(region_id: str, region_label: str, domain: str | None) -> str:
@@ -89,8 +94,20 @@ class Release:
 
     @functools.cached_property
     def dimensions(self) -> dict[str, list[tuple[str, str]]]:
-        """(id, label) of every entry of each dimension, read and checked once."""
-        return {name: labelled(self.document, name, self.where()) for name in DIMENSIONS}
+        """(id, label) of every entry of each dimension, read and checked once.
+
+        Their product is the key space decoding builds; past ``MAX_CELLS`` the response is
+        refused before a few kilobytes of metadata make it build billions of keys.
+        """
+        dimensions = {name: labelled(self.document, name, self.where()) for name in DIMENSIONS}
+        cells = math.prod(len(entries) for entries in dimensions.values())
+        if cells > MAX_CELLS:
+            sizes = " x ".join(f"{len(dimensions[name])} {name}" for name in DIMENSIONS)
+            raise BpsResponseError(
+                f"{self.where()}: the metadata lists {sizes} = {cells:,} cells, more than the "
+                f"{MAX_CELLS:,} any BPS table has; the response is damaged"
+            )
+        return dimensions
 
     def ids(self, name: str) -> list[str]:
         return [item_id for item_id, _ in self.dimensions[name]]
@@ -145,11 +162,18 @@ def dimension(document: dict[str, Any], name: str, where: str) -> list[dict[str,
     return items
 
 
+# ASCII digits only (str.isdigit also takes "²" and "٣", which int() refuses or misreads), and
+# few enough that the year and var ids built from them fit the int64 columns.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
 def item_id(item: Any, name: str, where: str) -> str:
     """An id as it appears in ``datacontent`` keys: the decimal digits, no padding."""
     value = item.get("val") if isinstance(item, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise BpsResponseError(f"{where}: a '{name}' entry has no numeric 'val': {item!r}")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not _ID.fullmatch(str(value)):
+        raise BpsResponseError(
+            f"{where}: a '{name}' entry has no numeric 'val': {reprlib.repr(item)}"
+        )
     return str(value)
 
 
@@ -197,7 +221,12 @@ def cell_value(raw: Any) -> float | None:
     if isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not a number")
     if isinstance(raw, int | float):
-        return None if raw != raw else float(raw)  # NaN is missing
+        if raw != raw:  # NaN is missing
+            return None
+        try:
+            return float(raw)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ValueError(f"{raw!r} is too large to be a growth figure") from None
     text = str(raw).strip()
     if text.casefold() in _MISSING_MARKS:
         return None

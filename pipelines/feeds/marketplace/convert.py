@@ -56,9 +56,9 @@ EXPECTED_VALUES: dict[str, str] = {
         "'to ship' or 'in transit' orders may still be cancelled)"
     ),
     "ordered_at": "an order time in the layout's format",
-    "quantity": "a whole number of items, e.g. 2",
-    "unit_price": "an amount in rupiah, e.g. Rp 1.250.000 or 1250000",
-    "line_amount": "an amount in rupiah, e.g. Rp 1.250.000 or 1250000",
+    "quantity": "a whole number of items below 1,000,000, e.g. 2",
+    "unit_price": "an amount in rupiah below Rp 1 trillion, e.g. Rp 1.250.000 or 1250000",
+    "line_amount": "an amount in rupiah below Rp 1 trillion, e.g. Rp 1.250.000 or 1250000",
 }
 
 
@@ -77,6 +77,8 @@ _DIGIT_RUN = re.compile(r"\d{8,}")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 _JSON_LINE = re.compile(r"in line (\d+): ([^\n]*)")
+
+_INVALID_CSV_STATE = "state machine reached an invalid state"
 
 
 @dataclass(frozen=True)
@@ -290,11 +292,22 @@ def status_vocabulary() -> pa.Table:
 
 
 def run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple[Any, ...]]:
-    """Execute; a DuckDB error comes back without the values it may quote from the file."""
+    """Execute; a DuckDB error comes back without the values it may quote from the file.
+
+    DuckDB's errors about the file's content (a CSV or JSON it cannot read, a value it cannot
+    cast) fail the same bytes every time: a format error, quarantined and never retried. Any
+    other (out of memory, disk full) is operational.
+    """
     import duckdb
 
     try:
         return con.execute(statement).fetchall()
+    except UnicodeDecodeError:
+        # DuckDB quoted a value of the file in its error and cut a character in half: the
+        # message cannot be decoded, but only the file's content can have caused it.
+        raise MarketplaceFormatError(
+            unreadable_export("DuckDB refused a value and its message cannot be shown")
+        ) from None
     except duckdb.Error as error:
         message = str(error)
         if match := _JSON_LINE.search(message):
@@ -303,7 +316,27 @@ def run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple[Any, ...]]
                 f"({_QUOTED.sub('...', match[2]).strip()}); every line of the e-Smart feed "
                 "must be one. Nothing from the file was read."
             ) from None
+        content = (
+            duckdb.InvalidInputException,
+            duckdb.ConversionException,
+            duckdb.OutOfRangeException,
+        )
+        if isinstance(error, content):
+            raise MarketplaceFormatError(unreadable_export(message)) from None
         raise RuntimeError(f"DuckDB could not convert the export: {redacted(message)}") from None
+
+
+def unreadable_export(message: str) -> str:
+    """What to tell about an export DuckDB could not read, from its error's first line."""
+    reason = redacted(message.splitlines()[0])
+    if _INVALID_CSV_STATE in message:
+        # DuckDB names no line here; the cause seen in practice is a lone carriage return
+        # inside a quoted cell of a file whose lines end with a line feed alone.
+        reason += " - a carriage return inside a quoted cell, or quotes out of order"
+    return (
+        f"The export cannot be read ({reason}). Nothing from the file was read; export the "
+        "orders again from the seller centre."
+    )
 
 
 def redacted(message: str) -> str:

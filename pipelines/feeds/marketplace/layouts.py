@@ -178,7 +178,15 @@ def read_first_line(path: Path) -> str:
 
 def recognise_csv(header_line: str, path: Path) -> Export:
     delimiter = sniff_delimiter(header_line)
-    headers = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        headers = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error as error:
+        # A carriage return inside the line (lines ended by CR alone). The csv module's message
+        # quotes nothing from the file; its advice after " - " is for programmers.
+        raise MarketplaceFormatError(
+            f"Line 1, the header row, cannot be split into columns "
+            f"({str(error).split(' - ')[0]}); export the orders again from the seller centre."
+        ) from None
     positions: dict[str, int] = {}
     for position, header in enumerate(headers):
         positions.setdefault(normalise_header(header), position)
@@ -236,10 +244,12 @@ def layout_needs(layout: Layout, found: dict[str, str]) -> str:
 def recognise_json_lines(first_line: str, path: Path) -> Export:
     try:
         record = json.loads(first_line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError) as error:
+        # Besides malformed JSON: a number past Python's 4,300-digit limit (ValueError) and
+        # nesting deeper than the interpreter's stack (RecursionError). No message quotes data.
         raise MarketplaceFormatError(
-            "Line 1 starts like JSON but is not a JSON object on one line; the e-Smart feed "
-            "has one order line per line (JSON lines)."
+            f"Line 1 starts like JSON but is not a JSON object on one line ({error}); the "
+            "e-Smart feed has one order line per line (JSON lines)."
         ) from None
     layouts = [layout for layout in load_layouts().values() if layout.is_json]
     for layout in layouts:

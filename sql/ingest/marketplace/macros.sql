@@ -27,9 +27,12 @@ create or replace temp macro idr_parts(value) as
         ['grouped', 'cents', 'plain', 'decimals']
     );
 
--- Whole rupiah from idr_parts(); cents round to the nearest rupiah. NULL when nothing matched.
+-- Whole rupiah from idr_parts(); cents round to the nearest rupiah. NULL when nothing matched,
+-- or when the digits are too many for a HUGEINT (a damaged cell, never an error).
 create or replace temp macro idr_from_parts(parts) as
-    cast(coalesce(nullif(replace(parts.grouped, '.', ''), ''), nullif(parts.plain, '')) as bigint)
+    try_cast(
+        coalesce(nullif(replace(parts.grouped, '.', ''), ''), nullif(parts.plain, '')) as hugeint
+    )
     + cast(
         round(cast('0.' || coalesce(nullif(parts.cents, ''), nullif(parts.decimals, ''), '0')
             as double))
@@ -41,10 +44,19 @@ create or replace temp macro idr_from_parts(parts) as
 create or replace temp macro whole_number(value) as
     case when cast(try_cast(value as bigint) as varchar) = value then try_cast(value as bigint) end;
 
--- Whole rupiah from an amount as written. Plain digits (JSON numbers, TikTok Shop-style
--- exports) skip the pattern.
+-- A number within -bound..bound, else NULL: past the bounds below a cell is damaged, and within
+-- them unit price x quantity always fits in a BIGINT (10^12 x 10^6), so no line can overflow.
+create or replace temp macro within_bound(number, bound) as
+    case when number between -bound and bound then number end;
+
+-- Whole rupiah from an amount as written, up to Rp 999.999.999.999 (no order line of a small
+-- industry comes near). Plain digits (JSON numbers, TikTok Shop-style exports) skip the pattern.
 create or replace temp macro idr_amount(value) as
-    coalesce(whole_number(value), idr_from_parts(idr_parts(value)));
+    cast(
+        within_bound(
+            coalesce(whole_number(value), idr_from_parts(idr_parts(value))), 999999999999
+        ) as bigint
+    );
 
 -- A status as the marts count it (completed, cancelled, returned) from the spelling an export
 -- writes; NULL when the vocabulary (pipelines/reference/marketplace_statuses.csv, loaded into

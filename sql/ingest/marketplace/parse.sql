@@ -19,7 +19,8 @@ with final as (
             -- Jakarta time. Never a day-month guess: slashes are not ISO.
             try_cast(ordered_at_text as timestamptz)
         ) as ordered_at,
-        try_cast(whole_number(quantity_text) as integer) as quantity,
+        -- Up to 999,999 items on one line (macros.sql says why there is a bound).
+        within_bound(try_cast(whole_number(quantity_text) as integer), 999999) as quantity,
         idr_amount(unit_price_text) as unit_price_idr,
         idr_amount(line_amount_text) as line_amount_idr
     from lines

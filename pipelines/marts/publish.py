@@ -16,12 +16,16 @@ is identical for identical inputs and configuration.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,8 +132,9 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         if settings.warehouse_on_s3:
             keep = settings.warehouse_versions_kept
             release(settings.warehouse_store, building, staging, record, keep)
-        os.replace(building, settings.warehouse_path)
-        publish_parquet(staging, parquet_dir(settings))
+        with publishing(settings.warehouse_path):
+            os.replace(building, settings.warehouse_path)
+            publish_parquet(staging, parquet_dir(settings))
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
@@ -144,6 +149,22 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         f"published marts version {record.version}",
         location,
     )
+
+
+@contextmanager
+def publishing(warehouse: Path) -> Iterator[None]:
+    """One publish at a time into a warehouse folder, so the file and its Parquet exports swapped
+    in by two concurrent builds always come from the same version (the later one wins)."""
+    # In the temp folder, not beside the file: BI users see only the marts in that folder. A
+    # local warehouse serves one host (an S3 warehouse serves many and needs no lock).
+    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"sentra-publish-{digest}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def readers_location(settings: Settings) -> str:

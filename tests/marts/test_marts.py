@@ -262,3 +262,31 @@ def test_a_data_test_that_cannot_run_as_written_is_refused(
     )
     with pytest.raises(MartsCheckError, match=re.escape(error)):
         load_table_specs(tmp_path)
+
+
+def test_two_builds_at_once_leave_one_version_whole_file_and_exports_alike(
+    settings: Settings,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.lake.publications import published_records
+    from pipelines.marts.publish import parquet_exports_current
+
+    ingest(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(
+            pool.map(lambda n: build_and_publish(settings, f"run-{n}", force=True), range(2))
+        )
+
+    assert all(result.published for result in results)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        [(version,)] = con.execute(
+            "select version from meta.publish_log order by published_at desc limit 1"
+        ).fetchall()
+    finally:
+        con.close()
+    [serving] = [r for r in published_records(settings.lake_store) if r.version == version]
+    assert version in {result.record.version for result in results}
+    assert parquet_exports_current(settings, serving)  # the exports are the file's version
+    assert len(published_records(settings.lake_store)) == 2  # both recorded, none lost

@@ -42,6 +42,11 @@ def same_scope(previous: Mapping[str, int], scope: str) -> int:
     return int(previous.get(scope, 0))
 
 
+def unscoped(key: str) -> str:
+    """A feed whose landing folders carry no meaning: identity is the content alone."""
+    return ""
+
+
 def whole_source(record: LedgerRecord) -> list[str]:
     """A feed whose files all refresh one scope: the source as a whole."""
     return ["all"]
@@ -61,6 +66,13 @@ class Feed:
     """The scopes an ingested file refreshes (its provinces, its shop, or the whole source)."""
     expected_scopes: Callable[[], Iterable[str]] = tuple
     """Scopes that must send files even if they never have (every province for registries)."""
+    identity_scope: Callable[[str], str] = unscoped
+    """What a landing key says about the file's meaning beyond its bytes (a marketplace shop's
+    folder): the same bytes in another such scope are another file."""
+
+    def identity(self, key: str, path: Path) -> str:
+        """The sha256 the ledger keys the landed file on (see ``file_sha256``)."""
+        return file_sha256(path, self.identity_scope(key))
 
 
 @dataclass(frozen=True)
@@ -162,9 +174,13 @@ class FeedContext:
         return int(expected * self.policy.min_share_of_previous_rows)
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, scope: str = "") -> str:
+    """The sha256 of the file's bytes, or of ``scope`` + newline + the bytes for a scoped feed."""
+    digest = hashlib.sha256(f"{scope}\n".encode() if scope else b"")
     with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def lineage_fields() -> list[pa.Field]:

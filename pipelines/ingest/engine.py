@@ -25,7 +25,6 @@ from pipelines.feeds.contract import (
     LandedFile,
     ProgressCallback,
     UnfetchedFile,
-    file_sha256,
     with_lineage,
 )
 from pipelines.lake import layout
@@ -208,12 +207,13 @@ class Ingestor:
     def fetch_and_ingest(
         self, obj: StoredObject, settled: set[str], *, replay: bool = False
     ) -> FileOutcome:
+        source = obj.key.split("/", 1)[0]
         with self.landing.local_copy(obj.key) as path:
             landed = LandedFile(
                 key=obj.key,
-                source=obj.key.split("/", 1)[0],
+                source=source,
                 path=path,
-                sha256=file_sha256(path),
+                sha256=FEEDS[source].identity(obj.key, path),
                 size=obj.size,
                 landed_at=obj.modified,
             )

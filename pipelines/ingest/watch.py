@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from pipelines.feeds.contract import file_sha256
+from pipelines.feeds.catalog import FEEDS
 from pipelines.lake.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class LandingWatch:
         if identity not in self._hashes:
             try:
                 with self.landing.local_copy(obj.key) as path:
-                    self._hashes[identity] = file_sha256(path)
+                    self._hashes[identity] = FEEDS[self.source].identity(obj.key, path)
             except FileNotFoundError:  # removed between the listing and the read
                 return None
         return self._hashes[identity]

@@ -301,6 +301,27 @@ def test_the_same_export_three_times_changes_nothing(
     assert record.metrics["rows_by_scope"] == {"shopee/keripik_rohani": 4}
 
 
+def test_the_same_bytes_in_two_shops_folders_are_two_shops_exports(
+    settings: Settings, validator: Validator
+) -> None:
+    other_shop = "marketplace/shopee/toko_lain"
+    land(settings, f"{SHOP}/Order.all.csv", shopee_csv())
+    land(settings, f"{other_shop}/Order.all.csv", shopee_csv())
+
+    outcomes = ingest(settings, validator).outcomes
+
+    assert [o.status for o in outcomes] == ["ingested", "ingested"]
+    assert outcomes[0].sha256 != outcomes[1].sha256
+    shops = {
+        shop
+        for record in Ledger(settings.lake_store).latest_records("marketplace")
+        for shop in record.metrics["rows_by_scope"]
+    }
+    assert shops == {"shopee/keripik_rohani", "shopee/toko_lain"}
+    land(settings, f"{other_shop}/again.csv", shopee_csv())  # the same shop again: nothing new
+    assert [o.status for o in ingest(settings, validator).outcomes] == ["skipped"] * 3
+
+
 def test_an_export_far_smaller_than_the_shops_previous_one_is_held_back(
     settings: Settings, validator: Validator
 ) -> None:

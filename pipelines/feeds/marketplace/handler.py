@@ -168,10 +168,15 @@ def clean_schema(dataset: str) -> pa.Schema:
     )
 
 
+def shop_folder(key: str) -> str:
+    """``<marketplace>/<seller_account>`` of a seller-centre export; "" for the e-Smart feed."""
+    parts = PurePosixPath(key).parts
+    return "/".join(parts[1:3]) if len(parts) >= 4 else ""
+
+
 def shop_of(record: LedgerRecord) -> list[str]:
     """The shop an export refreshes (``<marketplace>/<seller_account>``), or the whole feed."""
-    parts = PurePosixPath(record.original_name).parts
-    return ["/".join(parts[1:3])] if len(parts) >= 4 else ["all"]
+    return [shop_folder(record.original_name) or "all"]
 
 
 FEED = Feed(
@@ -180,4 +185,6 @@ FEED = Feed(
     process=process_marketplace_file,
     clean_schema=clean_schema,
     freshness_scopes=shop_of,
+    # The same bytes in two shops' folders are two shops' exports, not one file landed twice.
+    identity_scope=shop_folder,
 )

@@ -130,7 +130,8 @@ def pull_bps(context: Context) -> dict[str, Any]:
     from pipelines.app import usecases
 
     config = Settings()
-    if config.bps_api_key is None:
+    # compose passes an unset key as an empty string: the same as no key.
+    if config.bps_api_key is None or not config.bps_api_key.get_secret_value():
         # A missing key is configuration, not an outage: retrying or alerting daily won't help.
         raise AirflowSkipException(
             "SENTRA_BPS_API_KEY is not set, so BPS is not polled; set it to pull releases "

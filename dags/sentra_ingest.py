@@ -10,6 +10,7 @@ from typing import Any
 import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
 from airflow.sdk import DAG, dag, get_current_context, task
 from sentra_common import START_DATE, default_args, landed_asset, publish_outcomes, tags
+from sentra_lineage import lineage_task
 
 from pipelines.feeds.catalog import FEEDS
 
@@ -56,8 +57,9 @@ def ingest_dag(source: str) -> DAG:
 
             return unsettled_keys(source, get_current_context())
 
-        # One mapped task instance per file, so a batch of files is spread over the workers.
-        @task(map_index_template="{{ landing_key }}")
+        # One mapped task instance per file, so a batch of files is spread over the workers; each
+        # reports the landed file it read and the clean datasets it wrote to OpenLineage.
+        @lineage_task(map_index_template="{{ landing_key }}")
         def ingest(key: str) -> dict[str, Any]:
             from sentra_tasks import ingest_key
 

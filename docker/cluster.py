@@ -293,8 +293,8 @@ def service_user() -> str | None:
 
 
 def lineage_env() -> dict[str, str]:
-    """OpenLineage events of every task: to the backend the caller's ``AIRFLOW__OPENLINEAGE__*``
-    settings name (e.g. a Marquez URL, docs/lineage.md), else into each task's log (console)."""
+    """Where every task's OpenLineage events go (docs/lineage.md): into its log (console), unless
+    the caller's own ``AIRFLOW__OPENLINEAGE__*`` settings name a backend, e.g. Marquez."""
     chosen = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__OPENLINEAGE__")}
     return {
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "sentra",

@@ -20,6 +20,7 @@ OpenLineage client is imported when an event is built, in the task's process. Li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
@@ -35,13 +36,24 @@ LINEAGE_KEY = "lineage"
 
 
 class LineageReportingOperator(_PythonDecoratedOperator):
-    """A ``@task`` whose result's ``lineage`` entry becomes its OpenLineage inputs and outputs."""
+    """A ``@task`` whose result's ``lineage`` entry becomes its OpenLineage inputs and outputs.
+
+    ``reads``, given the task's keyword arguments, names what it is about to read, so the START
+    event carries it too (a mapped ingest's landed file); the COMPLETE event has the result's.
+    """
+
+    def __init__(self, *, reads: Callable[..., list[str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reads = reads
 
     def execute(self, context: Context) -> Any:
         result = super().execute(context)
         # Kept on the operator: the provider's listener asks this same instance once it succeeds.
         self.data_flow = result.get(LINEAGE_KEY) if isinstance(result, dict) else None
         return result
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage[Dataset, Any]:
+        return operator_lineage({"inputs": self.reads(**self.op_kwargs) if self.reads else []})
 
     def get_openlineage_facets_on_complete(
         self, task_instance: Any

@@ -236,6 +236,13 @@ def test_an_ingest_reads_its_landed_file_and_writes_the_clean_datasets(
     scenarios: dict[str, Any],
 ) -> None:
     ingests = lineage_events(scenarios, "sentra_ingest_registry.ingest")
+    # Known from the mapped argument before the file is read: the START event carries it.
+    assert sorted(
+        names(event["inputs"])[0] for event in ingests if event["eventType"] == "START"
+    ) == [
+        local(scenarios, "landing", "registry", "bad.csv"),
+        local(scenarios, "landing", "registry", "jatim.xlsx"),
+    ]
     completed = {
         names(event["inputs"])[0]: names(event["outputs"])
         for event in ingests

@@ -9,7 +9,15 @@ from typing import Any
 # not paid again at every parse when SENTRA_EVENT_SOURCE=sqs.
 import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
 from airflow.sdk import DAG, dag, get_current_context, task
-from sentra_common import START_DATE, default_args, landed_asset, publish_outcomes, tags
+from sentra_common import (
+    START_DATE,
+    default_args,
+    landed_asset,
+    publish_outcomes,
+    settings,
+    tags,
+)
+from sentra_lineage import lineage_task
 
 from pipelines.feeds.catalog import FEEDS
 
@@ -37,6 +45,11 @@ suite and replay it with `sentra_reprocess`. A *failed* file is retried by the n
 """
 
 
+def landed_file(key: str) -> list[str]:
+    """What an ingest of ``key`` reads: the file in the landing store (its lineage input)."""
+    return [settings().landing_store.uri_for(key)]
+
+
 def ingest_dag(source: str) -> DAG:
     @dag(
         dag_id=f"sentra_ingest_{source}",
@@ -56,8 +69,9 @@ def ingest_dag(source: str) -> DAG:
 
             return unsettled_keys(source, get_current_context())
 
-        # One mapped task instance per file, so a batch of files is spread over the workers.
-        @task(map_index_template="{{ landing_key }}")
+        # One mapped task instance per file, so a batch of files is spread over the workers; each
+        # reports the landed file it read and the clean datasets it wrote to OpenLineage.
+        @lineage_task(map_index_template="{{ landing_key }}", reads=landed_file)
         def ingest(key: str) -> dict[str, Any]:
             from sentra_tasks import ingest_key
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, get_current_context
 from sentra_common import MARTS, START_DATE, announce, any_validated, default_args, tags
+from sentra_lineage import lineage_task
 
 
 @dag(
@@ -34,7 +35,8 @@ check). Other errors retry with backoff. Force a rebuild with `sentra_reprocess`
 """,
 )
 def sentra_marts() -> None:
-    @task
+    # Reports the clean datasets it read and the published marts to OpenLineage.
+    @lineage_task()
     def build() -> dict[str, Any]:
         from sentra_tasks import build_marts
 

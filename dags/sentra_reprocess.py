@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context
 from sentra_common import MARTS, START_DATE, announce, default_args, tags
+from sentra_lineage import lineage_task
 
 
 @dag(
@@ -53,7 +54,8 @@ again sends the usual data alert. No retries: rerun it with corrected parameters
 """,
 )
 def sentra_reprocess() -> None:
-    @task
+    # Reports the marts build's lineage (the replayed files' is not reported, see docs/lineage.md).
+    @lineage_task()
     def replay_and_build() -> dict[str, Any]:
         from sentra_tasks import reprocess
 

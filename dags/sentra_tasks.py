@@ -20,7 +20,7 @@ from pipelines.platform.settings import Settings
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from pipelines.app.usecases import IngestRun
+    from pipelines.app.usecases import DataFlow, IngestRun
     from pipelines.ingest.engine import FileOutcome, IngestSummary
     from pipelines.platform.notify import Severity
 
@@ -113,8 +113,12 @@ def ingest_key(source: str, key: str, context: Context) -> dict[str, Any]:
     """
     from pipelines.app import usecases
 
-    run = usecases.ingest(Settings(), ledger_run_id(context), [key], alert_footer=footer(context))
-    return summary_dict(source, run)
+    config = Settings()
+    run = usecases.ingest(config, ledger_run_id(context), [key], alert_footer=footer(context))
+    return {
+        **summary_dict(source, run),
+        "lineage": flow_dict(usecases.ingest_flow(config, run.summary)),
+    }
 
 
 def merge_summaries(
@@ -152,6 +156,11 @@ def replay_files(sha256s: list[str], keys: list[str], context: Context) -> dict[
     except LookupError as error:
         raise AirflowFailException(f"{error}; `sentra status` lists the files") from None
     return summary_dict("reprocess", run)
+
+
+def flow_dict(flow: DataFlow) -> dict[str, list[str]]:
+    """What a task read and wrote, as its result's ``lineage`` entry (see ``sentra_lineage``)."""
+    return {"inputs": flow.inputs, "outputs": flow.outputs}
 
 
 def footer(context: Context) -> str:
@@ -244,8 +253,9 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
     from pipelines.marts.schema import MartsCheckError
 
     events = triggering_events(context)
+    config = Settings()
     try:
-        result = usecases.build(Settings(), ledger_run_id(context), force=force)
+        result = usecases.build(config, ledger_run_id(context), force=force)
     except MartsCheckError as error:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
@@ -260,6 +270,7 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
         "row_counts": result.record.row_counts,
         "warehouse": str(result.warehouse),
         "triggered_by": events[:MAX_FILES_IN_EVENT],
+        "lineage": flow_dict(usecases.build_flow(config, result)),
     }
 
 

@@ -292,6 +292,17 @@ def service_user() -> str | None:
     raise ClusterError("running as root, but neither a `postgres` nor a `nobody` user exists")
 
 
+def lineage_env() -> dict[str, str]:
+    """Where every task's OpenLineage events go (docs/lineage.md): into its log (console), unless
+    the caller's own ``AIRFLOW__OPENLINEAGE__*`` settings name a backend, e.g. Marquez."""
+    chosen = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__OPENLINEAGE__")}
+    return {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "sentra",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "console"}),
+        **chosen,
+    }
+
+
 def fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
@@ -592,6 +603,7 @@ def running_cluster(
                 # A secret like the others: the public demo salt is refused outside the demo.
                 "SENTRA_PII_SALT": secrets.token_hex(32),
                 **(sentra or {}),
+                **lineage_env(),
             },
         )
         cluster = Cluster(

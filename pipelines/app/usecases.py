@@ -11,13 +11,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from pipelines.feeds.bps.pull import pulled_releases
 from pipelines.ingest.alerts import alerts_for_ingest
 from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.ingest.freshness import FreshnessReport, check_freshness
-from pipelines.marts.publish import BuildResult, build_and_publish
+from pipelines.lake import layout
+from pipelines.lake.ledger import Ledger
+from pipelines.marts.publish import BuildResult, build_and_publish, clean_inputs, parquet_dir
+from pipelines.marts.release import DATABASE, PARQUET, version_prefix
 from pipelines.platform.notify import Alert, Delivery, deliver
 
 if TYPE_CHECKING:
@@ -41,6 +45,14 @@ class Alerted:
 class IngestRun:
     summary: IngestSummary
     alerted: Alerted
+
+
+@dataclass(frozen=True)
+class DataFlow:
+    """What a run read and wrote, as URIs (absolute paths or ``s3://``): its data lineage."""
+
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,56 @@ def replay(
 def build(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
     """Build the marts and publish them; a no-op when inputs, SQL and settings are unchanged."""
     return build_and_publish(settings, run_id, force=force)
+
+
+def ingest_flow(settings: Settings, summary: IngestSummary) -> DataFlow:
+    """The landed files an ingest read and the clean datasets (``clean/<dataset>``) it wrote.
+
+    A file counts as read when this run settled it (ingested or quarantined); what it wrote is
+    what the ledger recorded for it in this run.
+    """
+    ledger = Ledger(settings.lake_store)
+    inputs: list[str] = []
+    datasets: list[str] = []
+    for outcome in summary.outcomes:
+        if outcome.status not in ("ingested", "quarantined"):
+            continue
+        inputs.append(settings.landing_store.uri_for(outcome.key))
+        for entry in ledger.file_entries(outcome.source, outcome.sha256):
+            if entry.key.endswith(f"_{summary.run_id}.json") and entry.status == "ingested":
+                # Outputs are clean/<dataset>/<sha256>.parquet: the file's part of its dataset.
+                datasets += [PurePosixPath(key).parent.name for key in ledger.read(entry).outputs]
+    return DataFlow(inputs, [clean_dataset_uri(settings, name) for name in dict.fromkeys(datasets)])
+
+
+def build_flow(settings: Settings, result: BuildResult) -> DataFlow:
+    """The clean datasets a published marts version was built from, and what it published.
+
+    Published: the DuckDB file and each mart's Parquet export (for an S3 warehouse, the
+    version's copies). A build that published nothing moved no data.
+    """
+    if not result.published:
+        return DataFlow()
+    inputs = [
+        clean_dataset_uri(settings, dataset)
+        for dataset, keys in clean_inputs(settings).items()
+        if keys
+    ]
+    tables = sorted(result.record.row_counts)
+    if settings.warehouse_on_s3:
+        store, prefix = settings.warehouse_store, version_prefix(result.record.version)
+        database = store.uri_for(f"{prefix}/{DATABASE}")
+        exports = [store.uri_for(f"{prefix}/{PARQUET}/{table}.parquet") for table in tables]
+    else:
+        database = str(settings.warehouse_path.resolve())
+        folder = parquet_dir(settings).resolve()
+        exports = [str(folder / f"{table}.parquet") for table in tables]
+    return DataFlow(inputs, [database, *exports])
+
+
+def clean_dataset_uri(settings: Settings, dataset: str) -> str:
+    """One clean dataset as a whole: the folder holding a Parquet file per received file."""
+    return settings.lake_store.uri_for(layout.clean_prefix(dataset).rstrip("/"))
 
 
 def watch_freshness(settings: Settings, *, alert_footer: str = "") -> FreshnessRun:

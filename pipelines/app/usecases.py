@@ -19,6 +19,7 @@ from pipelines.ingest.engine import Ingestor, IngestSummary
 from pipelines.ingest.freshness import FreshnessReport, check_freshness
 from pipelines.marts.publish import BuildResult, build_and_publish
 from pipelines.platform.notify import Alert, Delivery, deliver
+from pipelines.report.site import publish_report, report_location, report_published
 
 if TYPE_CHECKING:
     from pipelines.feeds.contract import ProgressCallback
@@ -99,9 +100,21 @@ def replay(
     return alert_ingest(settings, summary, alert_footer)
 
 
-def build(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
-    """Build the marts and publish them; a no-op when inputs, SQL and settings are unchanged."""
-    return build_and_publish(settings, run_id, force=force)
+@dataclass(frozen=True)
+class MartsBuild(BuildResult):
+    report: str | None = None
+    """Where the report of the published version opens (docs/report.md); None without one."""
+
+
+def build(settings: Settings, run_id: str, force: bool = False) -> MartsBuild:
+    """Build the marts and publish them with their report; a no-op when inputs, SQL and settings
+    are unchanged (the report is then written only if that version lacks one)."""
+    result = build_and_publish(settings, run_id, force=force)
+    version = result.record.version
+    if not report_published(settings, version) and result.warehouse.exists():
+        publish_report(settings, result.warehouse)
+    report = report_location(settings, version) if report_published(settings, version) else None
+    return MartsBuild(**vars(result), report=report)
 
 
 def watch_freshness(settings: Settings, *, alert_footer: str = "") -> FreshnessRun:

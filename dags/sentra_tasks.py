@@ -250,7 +250,7 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
         ) from error
-    log.info("%s", result.message)
+    log.info("%s; report: %s", result.message, result.report)
     return {
         "published": result.published,
         "message": result.message,
@@ -259,6 +259,7 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
         "input_files": len(result.record.input_sha256s),
         "row_counts": result.record.row_counts,
         "warehouse": str(result.warehouse),
+        "report": result.report,
         "triggered_by": events[:MAX_FILES_IN_EVENT],
     }
 

@@ -53,41 +53,35 @@ def sentra_map(sentra: list[Row], provinces: list[Row]) -> str:
     biggest = max((row["sentra_eligible"] for row in located), default=1) or 1
     figure = go.Figure(
         [
-            go.Scattergeo(
-                name="provinsi: eligible sentra",
-                lon=[row["bujur"] for row in located],
-                lat=[row["lintang"] for row in located],
-                text=[
+            points(
+                "provinsi: eligible sentra",
+                located,
+                [
                     f"{row['province_name']}: {row['sentra_eligible']} of "
                     f"{row['sentra_total']} sentra eligible"
                     for row in located
                 ],
-                hoverinfo="text",
-                marker={
+                {
                     "size": [12 + 38 * row["sentra_eligible"] / biggest for row in located],
                     "color": "rgba(230, 126, 34, 0.25)",
                     "line": {"color": "rgb(211, 84, 0)", "width": 1},
                 },
             ),
-            go.Scattergeo(
-                name="sentra not ranked",
-                lon=[row["bujur"] for row in unranked],
-                lat=[row["lintang"] for row in unranked],
-                text=[f"{row['nama_sentra']}: {row['ineligible_reason']}" for row in unranked],
-                hoverinfo="text",
-                marker={"size": 5, "color": "rgb(160, 160, 160)", "symbol": "x"},
+            points(
+                "sentra not ranked",
+                unranked,
+                [f"{row['nama_sentra']}: {row['ineligible_reason']}" for row in unranked],
+                {"size": 5, "color": "rgb(160, 160, 160)", "symbol": "x"},
             ),
-            go.Scattergeo(
-                name="sentra ranked (colour: score)",
-                lon=[row["bujur"] for row in ranked],
-                lat=[row["lintang"] for row in ranked],
-                text=[
+            points(
+                "sentra ranked (colour: score)",
+                ranked,
+                [
                     f"#{row['rank_national']} {row['nama_sentra']} ({row['kabupaten_name']}): "
                     f"score {row['score']}"
                     for row in ranked
                 ],
-                hoverinfo="text",
-                marker={
+                {
                     "size": 8,
                     "color": [row["score"] for row in ranked],
                     "colorscale": SCORE_SCALE,
@@ -112,6 +106,20 @@ def sentra_map(sentra: list[Row], provinces: list[Row]) -> str:
         height=560, margin=MARGINS, legend={"orientation": "h", "y": -0.02}, title=None
     )
     return serialise(figure)
+
+
+def points(name: str, rows: list[Row], text: list[str], marker: dict[str, Any]) -> go.Scattergeo:
+    """Rows with a position (``lintang``, ``bujur``) as one layer of the map."""
+    import plotly.graph_objects as go
+
+    return go.Scattergeo(
+        name=name,
+        lon=[row["bujur"] for row in rows],
+        lat=[row["lintang"] for row in rows],
+        text=text,
+        hoverinfo="text",
+        marker=marker,
+    )
 
 
 def phase_plan(plan: list[Row], annual_capacity: int) -> str:

@@ -115,7 +115,8 @@ def install_site(site: Path, folder: Path, version: str) -> None:
     token = secrets.token_hex(4)
     target = folder / version_folder(version)
     copying = folder / f"{target.name}.copying-{token}"
-    with publishing(folder / REPORT):
+    # Keyed on the folder: the link itself resolves to a different version after each swap.
+    with publishing(folder):
         shutil.copytree(site, copying)
         copying.chmod(0o755)  # the staging folder was private; a web server may run as another user
         shutil.rmtree(target, ignore_errors=True)

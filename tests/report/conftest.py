@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +12,7 @@ import pytest
 
 from pipelines.app import usecases
 from pipelines.ingest.engine import Ingestor
+from pipelines.marts.publish import publishing
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from pipelines.report.site import report_location
@@ -47,7 +46,8 @@ def demo_marts(tmp_path_factory: pytest.TempPathFactory) -> DemoMarts:
     root = shared / "report-demo"
     settings = local_settings(root)
     built = root / "version.txt"
-    with exclusive(shared / "report-demo.lock"):
+    # One build at a time into that folder, whichever worker runs it.
+    with publishing(root):
         if not built.exists():
             write_samples(settings.landing_store, scale="demo")
             Ingestor(settings, "report-demo").run()
@@ -64,13 +64,3 @@ def marts(demo_marts: DemoMarts) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
-
-
-@contextmanager
-def exclusive(lock: Path) -> Iterator[None]:
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

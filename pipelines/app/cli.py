@@ -350,6 +350,10 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild
         console.print(f"  marts.{table}: {rows:,} rows")
     if result.report:
         console.print(f"Report: {result.report}")
+    else:
+        errors.print(
+            "[yellow]Report not written[/yellow] (see the log); the next `sentra build` writes it."
+        )
     return result
 
 

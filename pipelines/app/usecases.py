@@ -9,6 +9,7 @@ Airflow log).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from pipelines.report.site import publish_report, report_location, report_publis
 if TYPE_CHECKING:
     from pipelines.feeds.contract import ProgressCallback
     from pipelines.platform.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,12 @@ def build(settings: Settings, run_id: str, force: bool = False) -> MartsBuild:
     result = build_and_publish(settings, run_id, force=force)
     version = result.record.version
     if not report_published(settings, version) and result.warehouse.exists():
-        publish_report(settings, result.warehouse)
+        try:
+            publish_report(settings, result.warehouse)
+        except Exception:
+            # The marts are published already: a report that fails must not fail their build
+            # (nor hold back their asset event). The next build writes it, as it is missing.
+            log.exception("report of marts version %s not written", version)
     report = report_location(settings, version) if report_published(settings, version) else None
     return MartsBuild(**vars(result), report=report)
 

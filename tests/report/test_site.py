@@ -59,22 +59,6 @@ def test_an_s3_report_is_uploaded_under_its_version_and_fetched_to_a_bi_host(
         fetch_report(store, "v2", tmp_path / "bi")
 
 
-def test_a_build_with_nothing_new_writes_the_report_its_version_lacks(
-    settings: Settings,
-) -> None:
-    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
-    Ingestor(settings).run()
-    first = usecases.build(settings, "run")
-    assert first.report is not None and Path(first.report).is_file()
-    (settings.warehouse_path.parent / REPORT).unlink()
-
-    again = usecases.build(settings, "run")
-
-    assert not again.published
-    assert again.report == first.report
-    assert Path(first.report).is_file()
-
-
 @pytest.mark.s3
 def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
     s3_env: str, tmp_path: Path
@@ -91,3 +75,25 @@ def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
     assert result.report == f"{s3_env}/versions/{version}/report/index.html"
     assert settings.warehouse_store.exists(f"versions/{version}/report/map.html")
     assert settings.warehouse_store.exists(f"versions/{version}/report/assets/plotly.min.js")
+
+
+def test_a_report_that_fails_leaves_the_published_marts_and_is_written_next_build(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.report import site
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("template error")
+
+    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
+    Ingestor(settings).run()
+    with monkeypatch.context() as patched:
+        patched.setattr(site, "write_site", broken)
+        failed = usecases.build(settings, "run")
+    assert failed.published and failed.report is None
+    assert settings.warehouse_path.exists()
+
+    again = usecases.build(settings, "run")
+
+    assert not again.published
+    assert again.report is not None and Path(again.report).is_file()

@@ -20,6 +20,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from pipelines.app.usecases import Alerted, IngestRun, MartsBuild
+    from pipelines.feeds.contract import ProgressCallback
     from pipelines.ingest.engine import IngestSummary
     from pipelines.platform.settings import Settings
     from pipelines.report.data import Row
@@ -95,9 +96,13 @@ def sample(
         errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")
         raise typer.Exit(EXIT_USAGE)
     settings = load_settings()
-    with console.status(f"writing {scale} sample feeds to {settings.landing_store.uri} ..."):
+    with progress_bar("sample") as advance:
         report = write_samples(
-            settings.landing_store, scale=scale, seed=seed, include_errors=errors_included
+            settings.landing_store,
+            scale=scale,
+            seed=seed,
+            include_errors=errors_included,
+            progress=advance,
         )
     console.print(
         f"Wrote {len(report.files)} files ({report.sentra_rows:,} sentra rows, "
@@ -147,24 +152,7 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         )
         raise typer.Exit(EXIT_USAGE)
     try:
-        with (
-            configuration_errors(),
-            bps_errors(),
-            Progress(
-                TextColumn("[bold]ingest"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-                console=console,
-                transient=True,
-            ) as progress,
-        ):
-            task = progress.add_task("", total=None)
-
-            def advance(position: int, total: int, key: str) -> None:
-                progress.update(task, completed=position - 1, total=total, description=key)
-
+        with configuration_errors(), bps_errors(), progress_bar("ingest") as advance:
             if pulling_bps:
                 run = usecases.pull_bps(settings, run_id, progress=advance)
             else:
@@ -174,6 +162,27 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         raise typer.Exit(EXIT_USAGE) from error
     show_run(run)
     return run.summary
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[ProgressCallback]:
+    """A progress bar for a long step, advanced by the callback it yields. Drawn only on a
+    terminal and gone when the step ends, so logs and pipes get no progress lines."""
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(position: int, total: int, name: str) -> None:
+            progress.update(task, completed=position - 1, total=total, description=name)
+
+        yield advance
 
 
 @contextmanager

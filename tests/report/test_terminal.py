@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -101,3 +102,21 @@ def test_explain_of_an_unknown_sentra_exits_2(terminal: Output) -> None:
     result = CliRunner().invoke(cli.app, ["explain", "NO-SUCH-SENTRA"])
 
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("on_a_terminal", [True, False])
+def test_sample_progress_is_drawn_on_a_terminal_only(
+    on_a_terminal: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, width=WIDTH, force_terminal=on_a_terminal)
+    monkeypatch.setattr(cli, "console", console)
+    monkeypatch.setenv("SENTRA_LANDING", str(tmp_path / "landing"))
+
+    result = CliRunner().invoke(cli.app, ["sample", "--no-errors"])
+
+    assert result.exit_code == 0, result.output
+    printed = screen.getvalue()
+    assert "Wrote " in printed
+    assert ("sample" in printed.split("Wrote ")[0]) is on_a_terminal
+    assert ("marketplace/" in printed.split("Wrote ")[0]) is on_a_terminal

@@ -260,7 +260,7 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
         ) from error
-    log.info("%s", result.message)
+    log.info("%s; report: %s", result.message, result.report)
     return {
         "published": result.published,
         "message": result.message,
@@ -269,6 +269,7 @@ def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
         "input_files": len(result.record.input_sha256s),
         "row_counts": result.record.row_counts,
         "warehouse": str(result.warehouse),
+        "report": result.report,
         "triggered_by": events[:MAX_FILES_IN_EVENT],
         "lineage": flow_dict(usecases.build_flow(config, result)),
     }

@@ -19,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from pipelines.app.usecases import Alerted, IngestRun
+    from pipelines.app.usecases import Alerted, IngestRun, MartsBuild
+    from pipelines.feeds.contract import ProgressCallback
     from pipelines.ingest.engine import IngestSummary
-    from pipelines.marts.publish import BuildResult
     from pipelines.platform.settings import Settings
+    from pipelines.report.data import Row
 
 EXIT_OK, EXIT_DATA_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -95,9 +96,13 @@ def sample(
         errors.print(f"[red]Unknown scale {scale!r}[/red]; choose one of {', '.join(SCALES)}.")
         raise typer.Exit(EXIT_USAGE)
     settings = load_settings()
-    with console.status(f"writing {scale} sample feeds to {settings.landing_store.uri} ..."):
+    with progress_bar("sample") as advance:
         report = write_samples(
-            settings.landing_store, scale=scale, seed=seed, include_errors=errors_included
+            settings.landing_store,
+            scale=scale,
+            seed=seed,
+            include_errors=errors_included,
+            progress=advance,
         )
     console.print(
         f"Wrote {len(report.files)} files ({report.sentra_rows:,} sentra rows, "
@@ -147,24 +152,7 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         )
         raise typer.Exit(EXIT_USAGE)
     try:
-        with (
-            configuration_errors(),
-            bps_errors(),
-            Progress(
-                TextColumn("[bold]ingest"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-                console=console,
-                transient=True,
-            ) as progress,
-        ):
-            task = progress.add_task("", total=None)
-
-            def advance(position: int, total: int, key: str) -> None:
-                progress.update(task, completed=position - 1, total=total, description=key)
-
+        with configuration_errors(), bps_errors(), progress_bar("ingest") as advance:
             if pulling_bps:
                 run = usecases.pull_bps(settings, run_id, progress=advance)
             else:
@@ -174,6 +162,27 @@ def run_ingest(settings: Settings, keys: list[str] | None, run_id: str | None) -
         raise typer.Exit(EXIT_USAGE) from error
     show_run(run)
     return run.summary
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[ProgressCallback]:
+    """A progress bar for a long step, advanced by the callback it yields. Drawn only on a
+    terminal and gone when the step ends, so logs and pipes get no progress lines."""
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(position: int, total: int, name: str) -> None:
+            progress.update(task, completed=position - 1, total=total, description=name)
+
+        yield advance
 
 
 @contextmanager
@@ -331,7 +340,7 @@ def build(
     run_build(load_settings(), force, run_id)
 
 
-def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResult:
+def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild:
     from pipelines.app import usecases
     from pipelines.lake.ledger import new_run_id
     from pipelines.marts.schema import MartsCheckError
@@ -348,6 +357,12 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> BuildResul
     console.print(f"{result.message}: {result.location}")
     for table, rows in sorted(result.record.row_counts.items()):
         console.print(f"  marts.{table}: {rows:,} rows")
+    if result.report:
+        console.print(f"Report: {result.report}")
+    else:
+        errors.print(
+            "[yellow]Report not written[/yellow] (see the log); the next `sentra build` writes it."
+        )
     return result
 
 
@@ -360,6 +375,12 @@ def fetch_marts(
     parquet: Annotated[
         bool,
         typer.Option("--parquet", help="Also fetch each mart as Parquet, into parquet/ beside it."),
+    ] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report", help="Also fetch the version's HTML report into report/ beside it."
+        ),
     ] = False,
 ) -> None:
     """Copy the current published marts from an S3 warehouse to this host (for BI tools).
@@ -385,14 +406,27 @@ def fetch_marts(
         f"marts version {current.version} (published {current.published_at}) -> "
         f"{destination.resolve()}"
     )
+    if report:
+        from pipelines.report.site import fetch_report
+
+        try:
+            index = fetch_report(settings.warehouse_store, current.version, destination.parent)
+        except LookupError as error:
+            errors.print(f"[red]{error}[/red] (the next `sentra build` writes it).")
+            raise typer.Exit(EXIT_DATA_FAILED) from None
+        console.print(f"Report: {index.absolute()}")
 
 
 @app.command()
 def status() -> None:
     """What arrived, what was quarantined, and what the published marts contain."""
-    from pipelines.app.status import collect_status
+    from rich.markup import escape
 
-    report = collect_status(load_settings())
+    from pipelines.app.status import collect_status
+    from pipelines.report.site import report_location, report_published
+
+    settings = load_settings()
+    report = collect_status(settings)
     table = Table(title="Ledger (latest status of each received file)")
     statuses = ("ingested", "quarantined", "failed", "parked")
     for column in ("source", *statuses):
@@ -401,21 +435,22 @@ def status() -> None:
         table.add_row(source, *(str(counts.get(status, 0)) for status in statuses))
     console.print(table)
     for item in report.quarantined:
-        console.print(
-            f"[yellow]quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
-            f"{item.error}\n  report: {item.report_key}; replay: sentra replay {item.sha256[:12]}"
-        )
+        console.print(f"[yellow]quarantined[/yellow] {escape(item.original_name)}")
+        indented(item.error or "", f"report: {item.report_key}")
+        indented(f"replay: sentra replay {item.sha256[:12]}")
     for item in report.rows_quarantined:
-        console.print(
-            f"[yellow]rows quarantined[/yellow] {item.original_name} ({item.sha256[:12]}): "
-            f"{item.rows_rejected} of {item.rows_in} rows held back; report: {item.report_key}"
+        console.print(f"[yellow]rows quarantined[/yellow] {escape(item.original_name)}")
+        indented(
+            f"{item.rows_rejected} of {item.rows_in} rows held back", f"report: {item.report_key}"
         )
     for item in report.failed:
-        console.print(f"[red]failed[/red] {item.original_name} ({item.sha256[:12]}): {item.error}")
+        console.print(f"[red]failed[/red] {escape(item.original_name)} ({item.sha256[:12]})")
+        indented(item.error or "")
     for item in report.parked:
-        console.print(
-            f"[red]parked[/red] {item.original_name} ({item.sha256[:12]}): {item.error}\n"
-            f"  not retried; fix the cause, then: sentra replay {item.sha256[:12]}"
+        console.print(f"[red]parked[/red] {escape(item.original_name)}")
+        indented(
+            item.error or "",
+            f"not retried; fix the cause, then: sentra replay {item.sha256[:12]}",
         )
     if report.freshness is not None:
         for source, (fresh, overdue) in sorted(report.freshness.summary().items()):
@@ -423,14 +458,32 @@ def status() -> None:
             console.print(f"Freshness {source}: [{colour}]{fresh} fresh, {overdue} overdue[/]")
     if report.latest_publish is None:
         console.print("Marts: not published yet (run `sentra build`).")
+        return
+    publish = report.latest_publish
+    console.print(f"Marts: version {publish.version}")
+    indented(
+        f"published {publish.published_at} from {len(publish.input_sha256s)} input files",
+        f"at {report.location}",
+    )
+    for table_name, rows in sorted(publish.row_counts.items()):
+        indented(f"marts.{table_name}: {rows:,} rows")
+    if report_published(settings, publish.version):
+        console.print(f"Report: {report_location(settings, publish.version)}")
     else:
-        publish = report.latest_publish
-        console.print(
-            f"Marts: version {publish.version}, published {publish.published_at}, "
-            f"{len(publish.input_sha256s)} input files, at {report.location}"
+        console.print("Report: none for this version yet (the next `sentra build` writes it).")
+
+
+def indented(*lines: str) -> None:
+    """Detail lines under an item, wrapped to the terminal with the indent kept."""
+    import textwrap
+
+    from rich.text import Text
+
+    for line in lines:
+        wrapped = textwrap.fill(
+            line, width=console.width, initial_indent="  ", subsequent_indent="  "
         )
-        for table_name, rows in sorted(publish.row_counts.items()):
-            console.print(f"  marts.{table_name}: {rows:,} rows")
+        console.print(Text(wrapped))
 
 
 @app.command()
@@ -454,8 +507,8 @@ def demo(
     top: Annotated[int, typer.Option(help="How many top-ranked sentra to show.")] = 10,
 ) -> None:
     """Sample feeds, ingest them, build the marts and show the top-ranked sentra."""
-    from pipelines.app.status import top_ranked
     from pipelines.lake.ledger import new_run_id
+    from pipelines.report.data import sentra_rows
 
     sample(scale=scale, seed=20261128, errors_included=True)
     # The demo's buyers are invented: the public salt is fine here and nowhere else.
@@ -470,19 +523,93 @@ def demo(
             "includes a deliberately broken submission. See `sentra status`."
         )
     result = run_build(settings, force=False, run_id=run_id)
-    table = Table(
-        title=f"Top {top} sentra for revitalisation (marts version {result.record.version})"
+    ranked = [row for row in sentra_rows(settings, result.warehouse) if row["rank_national"]]
+    show_ranking(
+        ranked[:top],
+        f"Top {top} sentra for revitalisation (marts version {result.record.version})",
     )
-    columns, rows = top_ranked(result.warehouse, top)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(value) for value in row))
-    console.print(table)
     console.print(
-        f"Marts file (open read-only in DuckDB or a BI tool): "
-        f"[bold]{result.warehouse.resolve()}[/bold]"
+        f"Marts file (open read-only in DuckDB or a BI tool): {result.warehouse.absolute()}"
     )
+    if result.report:
+        console.print(f"Report (open in a browser): [bold]{result.report}[/bold]")
+
+
+def show_ranking(rows: list[Row], title: str) -> None:
+    """Ranked sentra in short columns that fit 80 columns; below, each one's reason on a line of
+    its own, cut to the terminal's width (in full: ``sentra explain SENTRA_ID``)."""
+    from rich import box
+    from rich.text import Text
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", collapse_padding=True)
+    # Rank, score and phase year keep their width; the names give way, cut with an ellipsis.
+    table.add_column("#", justify="right", no_wrap=True, min_width=3)
+    for column, widest in (("sentra", 30), ("provinsi", 16), ("komoditas", 10)):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=widest)
+    table.add_column("score", justify="right", no_wrap=True, min_width=5)
+    table.add_column("year", no_wrap=True, min_width=4)
+    for row in rows:
+        table.add_row(
+            str(row["rank_national"]),
+            Text(row["nama_sentra"]),
+            Text(row["province_name"]),
+            Text(row["komoditas"] or ""),
+            f"{row['score']:.2f}",
+            str(row["phase_year"]),
+        )
+    console.print(table)
+    console.print("Why each ranks there (in full: sentra explain SENTRA_ID):")
+    for row in rows:
+        console.print(
+            Text(f"{row['rank_national']:>3} {row['sentra_id']}: {row['top_drivers']}"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+
+
+@app.command()
+def explain(
+    sentra_id: Annotated[str, typer.Argument(help="The sentra's id, as `sentra demo` shows it.")],
+) -> None:
+    """Why a sentra ranks where it does: gates, score, components, drivers and data gaps."""
+    from rich.markup import escape
+
+    from pipelines.report.data import sentra_rows
+    from pipelines.report.figures import COMPONENTS
+    from pipelines.report.site import gate_outcomes
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        errors.print(f"No marts at {settings.warehouse_path} (run `sentra build` first).")
+        raise typer.Exit(EXIT_USAGE)
+    found = [
+        row
+        for row in sentra_rows(settings, settings.warehouse_path)
+        if row["sentra_id"] == sentra_id.upper()
+    ]
+    if not found:
+        errors.print(f"[red]No sentra {sentra_id!r} in the published marts.[/red]")
+        raise typer.Exit(EXIT_USAGE)
+    row = found[0]
+    console.print(f"[bold]{escape(row['nama_sentra'])}[/bold] ({row['sentra_id']})")
+    indented(f"{row['kabupaten_name']}, {row['province_name']}; komoditas {row['komoditas']}")
+    for rule, outcome in gate_outcomes(row["ineligible_reason"]):
+        indented(f"gate {rule}: {outcome}")
+    if not row["eligible"]:
+        return
+    console.print(
+        f"Score {row['score']:.2f}: rank {row['rank_national']} nationally, "
+        f"{row['rank_province']} in {row['province_name']}, phase year {row['phase_year']}"
+    )
+    console.print("Components (0-100; 50 is a typical sentra):")
+    for name, label in COMPONENTS.items():
+        weakest = "  <- holds it back most" if name == row["weakest_component"] else ""
+        indented(f"{label:<20} {row[name]:5.1f}{weakest}")
+    console.print("Why:")
+    for driver in (row["top_drivers"] or "").split("; "):
+        indented(f"- {driver}")
+    if row["data_gaps"]:
+        console.print(f"Missing inputs (took the neutral value): {', '.join(row['data_gaps'])}")
 
 
 if __name__ == "__main__":

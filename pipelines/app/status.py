@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipelines.lake.ledger import Ledger, LedgerRecord
 from pipelines.marts.publish import readers_location
@@ -47,23 +46,3 @@ def collect_status(settings: Settings) -> StatusReport:
     report.latest_publish = publishes[-1] if publishes else None
     report.freshness = check_freshness(settings)
     return report
-
-
-def top_ranked(warehouse: Path, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The best-ranked sentra, read from the published file the way a BI tool would."""
-    from pipelines.platform.duckdb import connect
-
-    con = connect(warehouse, read_only=True)
-    try:
-        cursor = con.execute(
-            """
-            select rank_national as rank, nama_sentra, province_name as provinsi,
-                   komoditas, score, phase_year as phase, top_drivers as why
-            from marts.sentra_revitalisation_score
-            where eligible order by rank_national limit ?""",
-            [limit],
-        )
-        columns = [description[0] for description in cursor.description or []]
-        return columns, cursor.fetchall()
-    finally:
-        con.close()

@@ -9,6 +9,7 @@ Airflow log).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -23,10 +24,13 @@ from pipelines.lake.ledger import Ledger
 from pipelines.marts.publish import BuildResult, build_and_publish, clean_inputs, parquet_dir
 from pipelines.marts.release import DATABASE, PARQUET, version_prefix
 from pipelines.platform.notify import Alert, Delivery, deliver
+from pipelines.report.site import publish_report, report_location, report_published
 
 if TYPE_CHECKING:
     from pipelines.feeds.contract import ProgressCallback
     from pipelines.platform.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,26 @@ def replay(
     return alert_ingest(settings, summary, alert_footer)
 
 
-def build(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
-    """Build the marts and publish them; a no-op when inputs, SQL and settings are unchanged."""
-    return build_and_publish(settings, run_id, force=force)
+@dataclass(frozen=True)
+class MartsBuild(BuildResult):
+    report: str | None = None
+    """Where the report of the published version opens (docs/report.md); None without one."""
+
+
+def build(settings: Settings, run_id: str, force: bool = False) -> MartsBuild:
+    """Build the marts and publish them with their report; a no-op when inputs, SQL and settings
+    are unchanged (the report is then written only if that version lacks one)."""
+    result = build_and_publish(settings, run_id, force=force)
+    version = result.record.version
+    if not report_published(settings, version) and result.warehouse.exists():
+        try:
+            publish_report(settings, result.warehouse)
+        except Exception:
+            # The marts are published already: a report that fails must not fail their build
+            # (nor hold back their asset event). The next build writes it, as it is missing.
+            log.exception("report of marts version %s not written", version)
+    report = report_location(settings, version) if report_published(settings, version) else None
+    return MartsBuild(**vars(result), report=report)
 
 
 def ingest_flow(settings: Settings, summary: IngestSummary) -> DataFlow:

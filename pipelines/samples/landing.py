@@ -13,6 +13,7 @@ from pipelines.samples.marketplace import MarketplaceSampleReport, write_marketp
 from pipelines.samples.registry import build_registry, write_registry_samples
 
 if TYPE_CHECKING:
+    from pipelines.feeds.contract import ProgressCallback
     from pipelines.platform.storage import Storage
 
 
@@ -34,15 +35,28 @@ class SampleReport:
 
 
 def write_samples(
-    landing: Storage, scale: str = "demo", seed: int = 20261128, include_errors: bool = True
+    landing: Storage,
+    scale: str = "demo",
+    seed: int = 20261128,
+    include_errors: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> SampleReport:
-    """Write the sample feeds for ``scale`` (registry/, bps/, marketplace/) into the landing."""
+    """Write the sample feeds for ``scale`` (registry/, bps/, marketplace/) into the landing.
+
+    ``progress`` hears of each feed as its turn comes (a national sample takes minutes).
+    """
+    step = progress or (lambda position, total, name: None)
+    step(1, 3, "registry/")
     sample = build_registry(scale, seed)
     files, broken = write_registry_samples(landing, sample, include_errors)
+    step(2, 3, "bps/")
     bps_files = []
     for key, data in bps_sample_files(seed):
         landing.write_bytes(key, data)
         bps_files.append(key)
+    step(3, 3, "marketplace/")
+    # After the registry, from its own random streams: the registry bytes do not change.
+    marketplace = write_marketplace_samples(landing, sample, scale, seed, include_errors)
     current = list(sample.current())
     return SampleReport(
         files=files,
@@ -50,6 +64,5 @@ def write_samples(
         member_rows=sum(len(s.members) for s in current),
         deliberately_broken=broken,
         bps_files=bps_files,
-        # After the registry, from its own random streams: the registry bytes do not change.
-        marketplace=write_marketplace_samples(landing, sample, scale, seed, include_errors),
+        marketplace=marketplace,
     )

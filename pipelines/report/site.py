@@ -1,0 +1,317 @@
+"""Render the report's pages and publish them beside the marts, one folder per marts version.
+
+Local warehouse: the pages are written into ``.report-<version>/`` beside the DuckDB file and
+``report`` (a symbolic link) is renamed over to point at it, so a reader sees the previous
+report or the new one, whole; older folders are then deleted. S3 warehouse: the pages are
+uploaded under ``versions/<version>/report/`` beside that version's DuckDB file, ``index.html``
+last; ``sentra fetch-marts --report`` installs them on a host the same way as locally.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pipelines.marts.publish import publishing
+from pipelines.marts.release import version_prefix
+from pipelines.report import figures
+from pipelines.report.data import ReportData, Row, load_report_data
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from pipelines.platform.settings import Settings
+    from pipelines.platform.storage import Storage
+
+REPORT = "report"  # beside the DuckDB file, or under the S3 version's prefix
+INDEX = "index.html"
+ASSETS = "assets"
+PACKAGE = Path(__file__).parent
+TEMPLATES = PACKAGE / "templates"
+TOPOJSON = PACKAGE / "assets" / "asia_50m.json"
+STATIC_ASSETS = ("report.css", "report.js")
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str
+    title: str
+
+
+# The eligibility gates in the order the score checks them (docs/scoring.md): the first one a
+# sentra fails is its ineligible_reason, and the gates after it are not checked.
+GATES = (
+    ("below_min_units", "at least 5 IKM units (PP 29/2018)"),
+    ("below_dak_min_units", "the island group's DAK minimum of IKM units"),
+    ("inactive", "status aktif"),
+    ("never_surveyed", "surveyed at least once"),
+    ("survey_stale", "surveyed recently enough"),
+    ("not_priority_commodity", "a priority komoditas (e-Smart IKM)"),
+)
+
+NAVIGATION = (
+    Link(INDEX, "Ranking"),
+    Link("map.html", "Map"),
+    Link("sentra/index.html", "Sentra"),
+    Link("phases.html", "Phase plan"),
+    Link("growth.html", "IMK growth"),
+    Link("quality.html", "Data quality"),
+)
+
+
+def publish_report(settings: Settings, database: Path) -> str:
+    """Write the report of the marts in ``database`` where readers of those marts find it."""
+    data = load_report_data(settings, database)
+    with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
+        write_site(Path(staging), data)
+        if settings.warehouse_on_s3:
+            upload_site(settings.warehouse_store, Path(staging), report_prefix(data.version))
+        else:
+            install_site(Path(staging), settings.warehouse_path.parent, data.version)
+    return report_location(settings, data.version)
+
+
+def report_location(settings: Settings, version: str) -> str:
+    """Where a reader opens the report of marts version ``version``."""
+    if settings.warehouse_on_s3:
+        return settings.warehouse_store.uri_for(f"{report_prefix(version)}/{INDEX}")
+    return str((settings.warehouse_path.parent / REPORT / INDEX).absolute())
+
+
+def report_published(settings: Settings, version: str) -> bool:
+    if settings.warehouse_on_s3:
+        return settings.warehouse_store.exists(f"{report_prefix(version)}/{INDEX}")
+    return installed_version(settings.warehouse_path.parent) == version
+
+
+def report_prefix(version: str) -> str:
+    return f"{version_prefix(version)}/{REPORT}"
+
+
+# --- installing and uploading -----------------------------------------------------------------
+
+
+def version_folder(version: str) -> str:
+    return f".{REPORT}-{version}"
+
+
+def installed_version(folder: Path) -> str | None:
+    link = folder / REPORT
+    if not link.is_symlink():
+        return None
+    return os.readlink(link).removeprefix(f".{REPORT}-")
+
+
+def install_site(site: Path, folder: Path, version: str) -> None:
+    """Copy a written site beside the marts and swing the ``report`` link over to it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(4)
+    target = folder / version_folder(version)
+    copying = folder / f"{target.name}.copying-{token}"
+    # Keyed on the folder: the link itself resolves to a different version after each swap.
+    with publishing(folder):
+        shutil.copytree(site, copying)
+        copying.chmod(0o755)  # the staging folder was private; a web server may run as another user
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(copying, target)
+        link = folder / f".{REPORT}-link-{token}"
+        os.symlink(target.name, link)
+        os.replace(link, folder / REPORT)
+        for old in folder.glob(f".{REPORT}-*"):
+            if old.name != target.name and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def upload_site(store: Storage, site: Path, prefix: str) -> None:
+    """Upload every page and asset; the index last, as its presence means the report is whole."""
+    files = sorted(path for path in site.rglob("*") if path.is_file())
+    files.sort(key=lambda path: path == site / INDEX)
+    for path in files:
+        store.upload_file(path, f"{prefix}/{path.relative_to(site).as_posix()}")
+
+
+def fetch_report(store: Storage, version: str, folder: Path) -> Path:
+    """Download version ``version``'s report from an S3 warehouse and install it in ``folder``."""
+    prefix = report_prefix(version)
+    with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
+        for obj in store.list(f"{prefix}/"):
+            relative = PurePosixPath(obj.key).relative_to(prefix)
+            target = Path(staging, *relative.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.download_file(obj.key, target)
+        if not Path(staging, INDEX).exists():
+            raise LookupError(f"no report published for marts version {version}")
+        install_site(Path(staging), folder, version)
+    return folder / REPORT / INDEX
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def write_site(folder: Path, data: ReportData) -> None:
+    """Every page of the report, with its assets, into ``folder``."""
+    environment = template_environment()
+    write_assets(folder / ASSETS)
+    publish = data.queries["publish"][0]
+    common = {"version": data.version, "published_at": publish["published_at"]}
+    pages: dict[str, tuple[str, dict[str, Any]]] = {
+        INDEX: ("ranking.html.j2", ranking_context(data)),
+        "map.html": ("map.html.j2", map_context(data)),
+        "phases.html": ("phases.html.j2", phases_context(data)),
+        "growth.html": ("growth.html.j2", growth_context(data)),
+        "quality.html": ("quality.html.j2", quality_context(data)),
+        "sentra/index.html": ("sentra_index.html.j2", {"sentra": data.sentra}),
+    }
+    history = data.sales_by_sentra()
+    for row in data.sentra:
+        pages[sentra_page(row["sentra_id"])] = ("sentra.html.j2", sentra_context(row, history))
+    for path, (template, context) in pages.items():
+        root = "../" * path.count("/")
+        html = environment.get_template(template).render(
+            **common, **context, root=root, navigation=NAVIGATION, page=path
+        )
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+
+
+def template_environment() -> jinja2.Environment:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["rupiah"] = rupiah
+    environment.filters["number"] = number
+    environment.globals.update(sentra_page=sentra_page, number=number)
+    return environment
+
+
+def write_assets(folder: Path) -> None:
+    """Plotly's JavaScript once for every page, the map's outlines, the style and the script."""
+    import plotly.offline
+
+    folder.mkdir(parents=True)
+    (folder / "plotly.min.js").write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+    # plotly.js looks a map's outlines up here before it would fetch them from its CDN.
+    (folder / "geo-asia-50m.js").write_text(
+        "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {topojson: {}};\n"
+        f"window.PlotlyGeoAssets.topojson['asia_50m'] = {TOPOJSON.read_text(encoding='utf-8')};\n",
+        encoding="utf-8",
+    )
+    for name in STATIC_ASSETS:
+        shutil.copyfile(TEMPLATES / name, folder / name)
+
+
+def sentra_page(sentra_id: str) -> str:
+    """The page of one sentra, relative to the report's root (ids become safe file names)."""
+    return f"sentra/{re.sub(r'[^A-Za-z0-9._-]', '_', sentra_id)}.html"
+
+
+def rupiah(value: float | None) -> str:
+    return "-" if value is None else f"Rp {value:,.0f}"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+# --- what each page shows -------------------------------------------------------------------
+
+
+def ranking_context(data: ReportData) -> dict[str, Any]:
+    ranked = data.ranked
+    return {
+        "ranked": ranked,
+        "sentra_total": len(data.sentra),
+        "provinces": sorted({row["province_name"] for row in ranked}),
+        "komoditas": sorted({row["komoditas"] for row in ranked}),
+        "phase_years": sorted({row["phase_year"] for row in ranked}),
+    }
+
+
+def map_context(data: ReportData) -> dict[str, Any]:
+    provinces = data.queries["provinces"]
+    located = sum(row["lintang"] is not None for row in data.sentra)
+    return {
+        "figure": figures.sentra_map(data.sentra, provinces),
+        "provinces": provinces,
+        "located": located,
+        "sentra_total": len(data.sentra),
+    }
+
+
+def phases_context(data: ReportData) -> dict[str, Any]:
+    plan = data.queries["phase_plan"]
+    per_year: dict[int, int] = defaultdict(int)
+    for row in plan:
+        per_year[row["phase_year"]] += row["sentra"]
+    return {
+        "figure": figures.phase_plan(plan, data.annual_capacity),
+        "plan": plan,
+        "per_year": dict(sorted(per_year.items())),
+        "annual_capacity": data.annual_capacity,
+        "max_per_province_per_year": data.max_per_province_per_year,
+    }
+
+
+def growth_context(data: ReportData) -> dict[str, Any]:
+    rows = data.queries["imk_growth"]
+    return {
+        "figure": figures.imk_growth(rows) if rows else None,
+        "rows": rows,
+        "year": rows[0]["year"] if rows else None,
+        "national": rows[0]["national_yoy_growth_pct"] if rows else None,
+    }
+
+
+def quality_context(data: ReportData) -> dict[str, Any]:
+    freshness: dict[str, list[Row]] = defaultdict(list)
+    for row in data.queries["freshness"]:
+        freshness[row["source"]].append(row)
+    return {
+        "ledger": dict(sorted(data.ledger_by_source.items())),
+        "statuses": ("ingested", "quarantined", "failed", "parked"),
+        "freshness": dict(sorted(freshness.items())),
+        "held_back": data.held_back,
+        "data_docs_index": data.data_docs_index,
+    }
+
+
+def sentra_context(row: Row, history: dict[str, list[Row]]) -> dict[str, Any]:
+    sales = history.get(row["sentra_id"], [])
+    return {
+        "sentra": row,
+        "drivers": (row["top_drivers"] or "").split("; ") if row["top_drivers"] else [],
+        "components": [
+            (label, row[name], name == row["weakest_component"])
+            for name, label in figures.COMPONENTS.items()
+        ],
+        "gates": gate_outcomes(row["ineligible_reason"]),
+        "components_figure": figures.components(row) if row["eligible"] else None,
+        "sales": sales,
+        "sales_figure": figures.sales_history(sales) if sales else None,
+    }
+
+
+def gate_outcomes(failed: str | None) -> list[tuple[str, str]]:
+    """Each gate with 'passed', 'failed' or 'not checked' for a sentra that failed ``failed``."""
+    outcomes, outcome = [], "passed"
+    for reason, rule in GATES:
+        if reason == failed:
+            outcomes.append((rule, "failed"))
+            outcome = "not checked"
+        else:
+            outcomes.append((rule, outcome))
+    return outcomes

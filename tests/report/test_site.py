@@ -1,0 +1,99 @@
+"""Where the report goes: beside a local DuckDB file (swapped whole), or under an S3 version."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines.app import usecases
+from pipelines.ingest.engine import Ingestor
+from pipelines.platform.settings import Settings, store_for
+from pipelines.report.site import (
+    REPORT,
+    fetch_report,
+    install_site,
+    report_prefix,
+    upload_site,
+)
+from tests.registry_files import DIY_ROWS, registry_csv
+
+
+def written_site(root: Path, marker: str) -> Path:
+    """A stand-in for a written report: an index and a page in a sub-folder."""
+    (root / "sentra").mkdir(parents=True)
+    (root / "index.html").write_text(marker)
+    (root / "sentra" / "S1.html").write_text(f"{marker} sentra")
+    return root
+
+
+def test_a_new_version_replaces_the_report_whole_and_drops_the_old_one(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    install_site(written_site(tmp_path / "one", "v1"), warehouse, "v1")
+    install_site(written_site(tmp_path / "two", "v2"), warehouse, "v2")
+
+    assert (warehouse / REPORT).is_symlink()
+    assert os.readlink(warehouse / REPORT) == ".report-v2"
+    assert (warehouse / REPORT / "index.html").read_text() == "v2"
+    assert (warehouse / REPORT / "sentra" / "S1.html").read_text() == "v2 sentra"
+    assert sorted(path.name for path in warehouse.iterdir()) == [".report-v2", REPORT]
+
+
+@pytest.mark.s3
+def test_an_s3_report_is_uploaded_under_its_version_and_fetched_to_a_bi_host(
+    s3_env: str, tmp_path: Path
+) -> None:
+    store = store_for(f"{s3_env}/warehouse")
+    upload_site(store, written_site(tmp_path / "site", "v1"), report_prefix("v1"))
+
+    index = fetch_report(store, "v1", tmp_path / "bi")
+
+    assert sorted(obj.key for obj in store.list("versions/")) == [
+        "versions/v1/report/index.html",
+        "versions/v1/report/sentra/S1.html",
+    ]
+    assert index.read_text() == "v1"
+    assert (tmp_path / "bi" / REPORT / "sentra" / "S1.html").read_text() == "v1 sentra"
+    with pytest.raises(LookupError, match="no report"):
+        fetch_report(store, "v2", tmp_path / "bi")
+
+
+@pytest.mark.s3
+def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
+    s3_env: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        landing=str(tmp_path / "landing"), lake=str(tmp_path / "lake"), warehouse=s3_env
+    )
+    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
+    Ingestor(settings).run()
+
+    result = usecases.build(settings, "run")
+
+    version = result.record.version
+    assert result.report == f"{s3_env}/versions/{version}/report/index.html"
+    assert settings.warehouse_store.exists(f"versions/{version}/report/map.html")
+    assert settings.warehouse_store.exists(f"versions/{version}/report/assets/plotly.min.js")
+
+
+def test_a_report_that_fails_leaves_the_published_marts_and_is_written_next_build(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.report import site
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("template error")
+
+    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
+    Ingestor(settings).run()
+    with monkeypatch.context() as patched:
+        patched.setattr(site, "write_site", broken)
+        failed = usecases.build(settings, "run")
+    assert failed.published and failed.report is None
+    assert settings.warehouse_path.exists()
+
+    again = usecases.build(settings, "run")
+
+    assert not again.published
+    assert again.report is not None and Path(again.report).is_file()

@@ -123,9 +123,16 @@ class Ingestor:
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> IngestSummary:
         summary = self.ingest_objects(keys, progress)
-        if any(outcome.data_docs for outcome in summary.outcomes):
+        if any(outcome.data_docs for outcome in summary.outcomes) or self.data_docs_index_stale():
             self.refresh_data_docs_index()
         return summary
+
+    def data_docs_index_stale(self) -> bool:
+        """True when pages are newer than the index: a run died, or failed, before rewriting it."""
+        docs = self.lake.list(f"{layout.DATA_DOCS}/")
+        pages = [obj.modified for obj in docs if obj.key != layout.DATA_DOCS_INDEX]
+        index = [obj.modified for obj in docs if obj.key == layout.DATA_DOCS_INDEX]
+        return bool(pages) and (not index or index[0] < max(pages))
 
     def refresh_data_docs_index(self) -> None:
         from pipelines.quality.data_docs import write_index
@@ -334,6 +341,8 @@ class Ingestor:
                     self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
                 )
             )
+        except StorageError:
+            raise  # the lake failed, not the rendering: the file is retried with its pages
         except Exception:  # the pages are a view; never lose a file's outcome over them
             log.exception("could not render Data Docs for %s", landed.key)
             return ()

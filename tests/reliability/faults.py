@@ -16,6 +16,7 @@ parametrise over that recording, so a new write step is covered without touching
 from __future__ import annotations
 
 import builtins
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -149,17 +150,78 @@ class FaultyStorage(Storage):
 
 
 @contextmanager
-def faulty_stores(monkeypatch: pytest.MonkeyPatch, faults: Faults) -> Iterator[Faults]:
-    """Every store the settings open (lake, S3 warehouse) is wrapped for the block."""
+def faulty_stores(
+    monkeypatch: pytest.MonkeyPatch,
+    faults: Faults,
+    s3_stand_in: Callable[[str], Storage] | None = None,
+) -> Iterator[Faults]:
+    """Every store the settings open (lake, S3 warehouse) is wrapped for the block.
+
+    ``s3_stand_in`` serves ``s3://`` stores from elsewhere (a folder): a publish to S3 makes the
+    same writes through the same interface, so its write points can be recorded without moto.
+    """
     real = settings_module.store_for
+
+    def opened(uri: str) -> Storage:
+        inner = s3_stand_in(uri) if s3_stand_in and uri.startswith("s3://") else real(uri)
+        return FaultyStorage(inner, faults)
+
     with monkeypatch.context() as patch:
-        patch.setattr(settings_module, "store_for", lambda uri: FaultyStorage(real(uri), faults))
+        patch.setattr(settings_module, "store_for", opened)
         yield faults
+
+
+class _FaultyOs:
+    """The ``os`` module as ``pipelines.marts.publish`` sees it, its renames going through faults.
+
+    A local warehouse is published by renames on this machine's disk, not through a store.
+    """
+
+    def __init__(self, faults: Faults) -> None:
+        self._faults = faults
+
+    def replace(self, source: Any, target: Any) -> None:
+        name = f"{Path(target).parent.name}/{Path(target).name}"
+        self._faults.write("rename", name, lambda: os.replace(source, target))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+@contextmanager
+def faulty_renames(monkeypatch: pytest.MonkeyPatch, faults: Faults) -> Iterator[Faults]:
+    from pipelines.marts import publish
+
+    with monkeypatch.context() as patch:
+        patch.setattr(publish, "os", _FaultyOs(faults))
+        yield faults
+
+
+def distinct_steps(points: builtins.list[WritePoint]) -> builtins.list[WritePoint]:
+    """Each step once: of a run of writes of one kind into one folder (an export per mart, a
+    deleted object per file of a pruned version), the first and the last."""
+    kept: builtins.list[WritePoint] = []
+    for position, point in enumerate(points):
+        step = _step(point)
+        before = points[position - 1] if position else None
+        after = points[position + 1] if position + 1 < len(points) else None
+        first = before is None or _step(before) != step
+        last = after is None or _step(after) != step
+        if first or last:
+            kept.append(point)
+    return kept
+
+
+def _step(point: WritePoint) -> tuple[str, str]:
+    folder = generic(point.key).rpartition("/")[0]
+    suffix = Path(point.key).suffix
+    return point.operation, f"{folder}/*{suffix}"
 
 
 # -- comparing states modulo run ids and clocks ---------------------------------------------------
 
 _GENERIC = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?"), "<time>"),
     (re.compile(r"[0-9a-f]{64}"), "<sha>"),
     (re.compile(r"run-[A-Za-z0-9-]+"), "<run>"),
     (re.compile(r"\d{8}T\d{6}(\.\d+)?Z?"), "<time>"),

@@ -608,10 +608,24 @@ def _hint(err: Exception, max_attempts: int) -> str:
     )
 
 
-def open_storage(uri: str) -> Storage:
-    """The store behind a configured location: ``s3://bucket/prefix``, ``file://`` or a path."""
+def open_storage(
+    uri: str,
+    *,
+    max_attempts: int = 5,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+) -> Storage:
+    """The store behind a configured location: ``s3://bucket/prefix``, ``file://`` or a path.
+
+    The retry and timeout bounds apply to S3 only (``SENTRA_S3_*`` settings).
+    """
     if uri.startswith("s3://"):
-        return S3Storage(uri)
+        return S3Storage(
+            uri,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
     if uri.startswith("file://"):
         from urllib.request import url2pathname
 

@@ -61,13 +61,20 @@ class Faults:
     at: int | None = None
     mode: Mode = "crash"
     pause_marker: Path | None = None
+    on_error: Callable[[WritePoint], object] | None = None
+    """Called when a write fails for real (e.g. to bring a stopped S3 endpoint back then)."""
     seen: list[WritePoint] = field(default_factory=list)
 
     def write(self, operation: str, key: str, perform: Callable[[], T]) -> T:
         point = WritePoint(len(self.seen), operation, key)
         self.seen.append(point)
         if point.number != self.at:
-            return perform()
+            try:
+                return perform()
+            except Exception:
+                if self.on_error:
+                    self.on_error(point)
+                raise
         if self.mode == "crash":
             raise Crash(f"crashed before {point.label}")
         if self.mode == "pause":
@@ -162,8 +169,8 @@ def faulty_stores(
     """
     real = settings_module.store_for
 
-    def opened(uri: str) -> Storage:
-        inner = s3_stand_in(uri) if s3_stand_in and uri.startswith("s3://") else real(uri)
+    def opened(uri: str, *limits: Any) -> Storage:
+        inner = s3_stand_in(uri) if s3_stand_in and uri.startswith("s3://") else real(uri, *limits)
         return FaultyStorage(inner, faults)
 
     with monkeypatch.context() as patch:

@@ -14,15 +14,9 @@ from tests.reliability.faults import generic, run_free
 from tests.reliability.scenarios import CLOCK_COLUMNS, without_clocks
 
 
-def real_lake(settings: Settings) -> Storage:
-    from pipelines.platform.settings import absolute_uri, store_for
-
-    return store_for(absolute_uri(settings.lake))
-
-
 def assert_nothing_half_visible(settings: Settings) -> None:
     """Every object is whole, and what the ledger commits (and only that) is there in full."""
-    lake = real_lake(settings)
+    lake = settings.lake_store
     for obj in lake.list():
         assert_whole(lake, obj.key)
     ledger = Ledger(lake)
@@ -54,7 +48,7 @@ def lake_state(settings: Settings) -> dict[str, Any]:
     Failed ledger records and claims are the history of attempts, not state: a run that failed
     leaves them, as it should, and the file's latest record is what counts.
     """
-    lake = real_lake(settings)
+    lake = settings.lake_store
     keys = {
         generic(obj.key)
         for obj in lake.list()

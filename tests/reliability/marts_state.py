@@ -11,20 +11,8 @@ from pipelines.marts.publish import parquet_dir
 from pipelines.marts.release import CURRENT, current_version, fetch_current
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
+from tests.marts.test_marts_release import published_version as database_version
 from tests.reliability.faults import generic
-
-
-def database_version(path: Path) -> str:
-    """The version a DuckDB file holds, read the way a BI tool would (read-only)."""
-    con = connect(path, read_only=True)
-    try:
-        row = con.execute(
-            "select version from meta.publish_log order by published_at desc limit 1"
-        ).fetchone()
-        assert row is not None
-        return str(row[0])
-    finally:
-        con.close()
 
 
 def marts(path: Path) -> dict[str, list[tuple[Any, ...]]]:

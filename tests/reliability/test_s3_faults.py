@@ -6,7 +6,6 @@ visible; the next run completes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,24 +22,14 @@ from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 from tests.reliability.faults import Faults, faulty_stores
 from tests.reliability.lake_state import assert_nothing_half_visible
 from tests.reliability.marts_state import assert_readers_see_a_whole_version
-from tests.reliability.s3_endpoint import S3Endpoint, writes_under
 from tests.reliability.scenarios import land, shared_validator
+from tests.s3_endpoint import S3Endpoint, writes_under
 
 pytestmark = pytest.mark.s3
 
 
 @pytest.fixture
-def endpoint(
-    s3_env: str, moto_server: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[S3Endpoint]:
-    endpoint = S3Endpoint(moto_server)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
-    yield endpoint
-    endpoint.stop()
-
-
-@pytest.fixture
-def on_s3(endpoint: S3Endpoint, s3_env: str, tmp_path: Path) -> Settings:
+def on_s3(s3_endpoint: S3Endpoint, s3_env: str, tmp_path: Path) -> Settings:
     """Landing, lake and warehouse behind the endpoint; two tries per request."""
     settings = Settings(
         landing=f"{s3_env}/landing",
@@ -73,6 +62,12 @@ def assert_failed_cleanly(run: IngestRun, reason: str) -> str:
     return outcome.sha256
 
 
+def assert_the_next_run_ingests(settings: Settings, run_id: str) -> None:
+    [again] = ingest(settings, run_id).summary.outcomes
+    assert again.status == "ingested"
+    assert_nothing_half_visible(settings)
+
+
 def latest_record_error(settings: Settings, sha256: str) -> str:
     [record] = Ledger(settings.lake_store).latest_records()
     assert record.sha256 == sha256 and record.status == "failed"
@@ -80,11 +75,11 @@ def latest_record_error(settings: Settings, sha256: str) -> str:
 
 
 def test_the_endpoint_stopping_mid_ingest_fails_the_file_cleanly_and_the_next_run_ingests(
-    on_s3: Settings, endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+    on_s3: Settings, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Down during the clean Parquet upload; back once its tries have run out.
-    endpoint.stop_at = writes_under("clean")
-    restart = Faults(on_error=lambda point: endpoint.start())
+    s3_endpoint.stop_at = writes_under("clean")
+    restart = Faults(on_error=lambda point: s3_endpoint.start())
 
     with faulty_stores(monkeypatch, restart):
         run = ingest(on_s3, "run-1")
@@ -92,69 +87,62 @@ def test_the_endpoint_stopping_mid_ingest_fails_the_file_cleanly_and_the_next_ru
     sha256 = assert_failed_cleanly(run, "S3 upload_file failed")
     assert "Could not connect to the endpoint URL" in latest_record_error(on_s3, sha256)
     assert_nothing_half_visible(on_s3)
-    [again] = ingest(on_s3, "run-2").summary.outcomes
-    assert again.status == "ingested"
-    assert_nothing_half_visible(on_s3)
+    assert_the_next_run_ingests(on_s3, "run-2")
 
 
 def test_the_endpoint_down_for_the_rest_of_the_run_is_retried_once_it_is_back(
-    on_s3: Settings, endpoint: S3Endpoint
+    on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
-    endpoint.stop_at = writes_under("clean")
+    s3_endpoint.stop_at = writes_under("clean")
 
     run = ingest(on_s3, "run-1")
 
     assert_failed_cleanly(run, "recording it in the ledger failed too")
-    endpoint.start()
+    s3_endpoint.start()
     assert_nothing_half_visible(on_s3)
     # Another run leaves the file to the claim's holder within the lease; Airflow's retry of
     # the same run takes it back at once.
     [other] = ingest(on_s3, "run-2").summary.outcomes
     assert other.status == "skipped" and "run-1" in other.message
-    [retry] = ingest(on_s3, "run-1").summary.outcomes
-    assert retry.status == "ingested"
-    assert_nothing_half_visible(on_s3)
+    assert_the_next_run_ingests(on_s3, "run-1")
 
 
 def test_persistent_throttling_is_retried_a_bounded_number_of_times_then_fails_cleanly(
-    on_s3: Settings, endpoint: S3Endpoint
+    on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
-    endpoint.throttle = writes_under("clean")
-    endpoint.retry_after_seconds = 120  # not followed: a worker is not held for minutes
+    s3_endpoint.throttle = writes_under("clean")
+    s3_endpoint.retry_after_seconds = 120  # not followed: a worker is not held for minutes
 
     run = ingest(on_s3, "run-1")
 
     sha256 = assert_failed_cleanly(run, "SlowDown")
     assert "Gave up after 2 attempts" in latest_record_error(on_s3, sha256)
-    assert endpoint.count("throttled") == on_s3.s3_max_attempts
+    assert s3_endpoint.count("throttled") == on_s3.s3_max_attempts
     assert_nothing_half_visible(on_s3)
-    endpoint.throttle = None
-    [again] = ingest(on_s3, "run-2").summary.outcomes
-    assert again.status == "ingested"
+    s3_endpoint.throttle = None
+    assert_the_next_run_ingests(on_s3, "run-2")
 
 
 def test_answers_later_than_the_read_timeout_fail_cleanly_and_the_next_run_ingests(
-    on_s3: Settings, endpoint: S3Endpoint
+    on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
     impatient = on_s3.model_copy(update={"s3_read_timeout_seconds": 1.0})
-    endpoint.slow, endpoint.delay_seconds = writes_under("clean"), 3.0
+    s3_endpoint.slow, s3_endpoint.delay_seconds = writes_under("clean"), 3.0
 
     run = ingest(impatient, "run-1")
 
     sha256 = assert_failed_cleanly(run, "Read timeout on endpoint URL")
     assert "Read timeout" in latest_record_error(on_s3, sha256)
-    assert endpoint.count("slow") == on_s3.s3_max_attempts
+    assert s3_endpoint.count("slow") == on_s3.s3_max_attempts
     # The late PUTs still land: a clean file without its ingested record, which nothing reads.
     assert_nothing_half_visible(on_s3)
-    endpoint.delay_seconds = 0.5  # slow, within the timeout
-    [again] = ingest(impatient, "run-2").summary.outcomes
-    assert again.status == "ingested"
-    assert endpoint.count("slow") == on_s3.s3_max_attempts + 1
-    assert_nothing_half_visible(on_s3)
+    s3_endpoint.delay_seconds = 0.5  # slow, within the timeout
+    assert_the_next_run_ingests(impatient, "run-2")
+    assert s3_endpoint.count("slow") == on_s3.s3_max_attempts + 1
 
 
 def test_the_endpoint_stopping_mid_publish_leaves_readers_on_the_previous_version(
-    on_s3: Settings, endpoint: S3Endpoint
+    on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
     ingest(on_s3, "run-0")
     first = build_and_publish(on_s3, "run-p1").record
@@ -163,12 +151,12 @@ def test_the_endpoint_stopping_mid_publish_leaves_readers_on_the_previous_versio
     )
     ingest(on_s3, "run-0b")
     # Down while the new version's database is uploaded, after its Parquet exports.
-    endpoint.stop_at = lambda method, path: method == "PUT" and path.endswith("/sentra.duckdb")
+    s3_endpoint.stop_at = lambda method, path: method == "PUT" and path.endswith("/sentra.duckdb")
 
     with pytest.raises(StorageError, match="S3 upload_file failed"):
         build_and_publish(on_s3, "run-p2")
 
-    endpoint.start()
+    s3_endpoint.start()
     store = on_s3.warehouse_store
     assert current_version(store).version == first.version  # type: ignore[union-attr]
     assert assert_readers_see_a_whole_version(on_s3, first.version) == first.version

@@ -9,6 +9,7 @@ moto keeps the buckets meanwhile, as S3 keeps them through an outage.
 from __future__ import annotations
 
 import http.client
+import itertools
 import socket
 import threading
 import time
@@ -31,8 +32,10 @@ def writes_under(folder: str) -> Match:
     return lambda method, path: method == "PUT" and f"/{folder}/" in path
 
 
-def reads_under(folder: str) -> Match:
-    return lambda method, path: method == "GET" and f"/{folder}/" in path
+def first_requests(count: int) -> Match:
+    """The first ``count`` requests, whatever they are."""
+    numbers = itertools.count()
+    return lambda method, path: next(numbers) < count
 
 
 @dataclass

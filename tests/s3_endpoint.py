@@ -32,6 +32,11 @@ def writes_under(folder: str) -> Match:
     return lambda method, path: method == "PUT" and f"/{folder}/" in path
 
 
+def reads_under(folder: str) -> Match:
+    """GETs of objects whose key has ``/<folder>/`` in it."""
+    return lambda method, path: method == "GET" and f"/{folder}/" in path
+
+
 def first_requests(count: int) -> Match:
     """The first ``count`` requests, whatever they are."""
     numbers = itertools.count()

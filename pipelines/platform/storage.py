@@ -213,6 +213,11 @@ class Storage(ABC):
         except FileNotFoundError:
             self._raise_first_missing(keys)
             raise
+        except OSError as err:  # Arrow's own S3 client, after its retries (ArrowIOError)
+            raise StorageError(
+                f"Reading the Parquet footers under {self.uri} failed: {err}. Check that the "
+                "store is reachable, then rerun."
+            ) from err
         schema = self._unified(schemas, keys)
         return ds.FileSystemDataset(fragments, schema, dataset.format, filesystem)
 

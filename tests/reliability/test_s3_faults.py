@@ -13,6 +13,7 @@ import pytest
 from pipelines.app import usecases
 from pipelines.app.usecases import IngestRun
 from pipelines.lake.ledger import Ledger
+from pipelines.lake.publications import PublishRecord
 from pipelines.marts.publish import build_and_publish
 from pipelines.marts.release import current_version, published_versions
 from pipelines.platform.settings import Settings
@@ -23,7 +24,7 @@ from tests.reliability.faults import Faults, faulty_stores
 from tests.reliability.lake_state import assert_nothing_half_visible
 from tests.reliability.marts_state import assert_readers_see_a_whole_version
 from tests.reliability.scenarios import land, shared_validator
-from tests.s3_endpoint import S3Endpoint, writes_under
+from tests.s3_endpoint import S3Endpoint, reads_under, writes_under
 
 pytestmark = pytest.mark.s3
 
@@ -66,6 +67,17 @@ def assert_the_next_run_ingests(settings: Settings, run_id: str) -> None:
     [again] = ingest(settings, run_id).summary.outcomes
     assert again.status == "ingested"
     assert_nothing_half_visible(settings)
+
+
+def published_with_a_new_file_since(settings: Settings) -> PublishRecord:
+    """One version published, then one more file ingested: the next build has work to do."""
+    ingest(settings, "run-0")
+    first = build_and_publish(settings, "run-p1").record
+    settings.landing_store.write_bytes(
+        "registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
+    )
+    ingest(settings, "run-0b")
+    return first
 
 
 def latest_record_error(settings: Settings, sha256: str) -> str:
@@ -144,12 +156,7 @@ def test_answers_later_than_the_read_timeout_fail_cleanly_and_the_next_run_inges
 def test_the_endpoint_stopping_mid_publish_leaves_readers_on_the_previous_version(
     on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
-    ingest(on_s3, "run-0")
-    first = build_and_publish(on_s3, "run-p1").record
-    on_s3.landing_store.write_bytes(
-        "registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
-    )
-    ingest(on_s3, "run-0b")
+    first = published_with_a_new_file_since(on_s3)
     # Down while the new version's database is uploaded, after its Parquet exports.
     s3_endpoint.stop_at = lambda method, path: method == "PUT" and path.endswith("/sentra.duckdb")
 
@@ -165,3 +172,21 @@ def test_the_endpoint_stopping_mid_publish_leaves_readers_on_the_previous_versio
     assert assert_readers_see_a_whole_version(on_s3, first.version) == second.record.version
     # The previous whole version stays for readers that followed the older pointer.
     assert {first.version, second.record.version} <= set(published_versions(store))
+
+
+def test_throttled_reads_of_the_clean_lake_fail_the_build_and_readers_keep_their_version(
+    on_s3: Settings, s3_endpoint: S3Endpoint
+) -> None:
+    first = published_with_a_new_file_since(on_s3)
+    # Arrow reads the clean Parquet for the marts with its own S3 client and retry strategy.
+    s3_endpoint.throttle = reads_under("clean")
+
+    with pytest.raises(StorageError, match="Reading the Parquet footers under s3://") as caught:
+        build_and_publish(on_s3, "run-p2")
+
+    assert "during GetObject operation" in str(caught.value)
+    # One file's footer read, tried SENTRA_S3_MAX_ATTEMPTS times; the build stops there.
+    assert s3_endpoint.count("throttled") == on_s3.s3_max_attempts
+    assert assert_readers_see_a_whole_version(on_s3, first.version) == first.version
+    s3_endpoint.throttle = None
+    assert build_and_publish(on_s3, "run-p3").published

@@ -6,11 +6,14 @@ visible; the next run completes."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from pipelines.app import usecases
+from pipelines.app.cli import app
 from pipelines.app.usecases import IngestRun
 from pipelines.lake.ledger import Ledger
 from pipelines.lake.publications import PublishRecord
@@ -78,6 +81,15 @@ def published_with_a_new_file_since(settings: Settings) -> PublishRecord:
     )
     ingest(settings, "run-0b")
     return first
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The settings as the SENTRA_* variables the CLI reads."""
+    return {
+        f"SENTRA_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_none=True).items()
+        if isinstance(value, str | int | float | date)
+    }
 
 
 def latest_record_error(settings: Settings, sha256: str) -> str:
@@ -160,8 +172,10 @@ def test_the_endpoint_stopping_mid_publish_leaves_readers_on_the_previous_versio
     # Down while the new version's database is uploaded, after its Parquet exports.
     s3_endpoint.stop_at = lambda method, path: method == "PUT" and path.endswith("/sentra.duckdb")
 
-    with pytest.raises(StorageError, match="S3 upload_file failed"):
-        build_and_publish(on_s3, "run-p2")
+    built = CliRunner().invoke(app, ["build"], env=as_environment(on_s3))
+
+    assert built.exit_code == 1 and "Traceback" not in built.output
+    assert "Marts not published: S3 upload_file failed for s3://" in " ".join(built.output.split())
 
     s3_endpoint.start()
     store = on_s3.warehouse_store

@@ -254,13 +254,6 @@ def run_free(value: Any) -> Any:
     return value
 
 
-def write_points(run: Callable[[Faults], object]) -> builtins.list[WritePoint]:
-    """The writes of an uninterrupted ``run``, in order."""
-    faults = Faults()
-    run(faults)
-    return faults.seen
-
-
 def wait_for(marker: Path, seconds: float = 60) -> str:
     deadline = time.monotonic() + seconds
     while not marker.exists():

@@ -472,7 +472,8 @@ class S3Storage(Storage):
 
     def _fail(self, operation: str, uri: str, err: Exception) -> NoReturn:
         raise StorageError(
-            f"S3 {operation} failed for {uri}: {err}. {_hint(err, self.max_attempts)}"
+            f"S3 {operation} failed for {uri}: {str(err).rstrip('.')}. "
+            f"{_hint(err, self.max_attempts)}"
         ) from err
 
     # -- operations ---------------------------------------------------------------------

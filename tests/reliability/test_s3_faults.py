@@ -109,7 +109,8 @@ def test_the_endpoint_stopping_mid_ingest_fails_the_file_cleanly_and_the_next_ru
         run = ingest(on_s3, "run-1")
 
     sha256 = assert_failed_cleanly(run, "S3 upload_file failed")
-    assert "Could not connect to the endpoint URL" in latest_record_error(on_s3, sha256)
+    # Refused, or dropped on a connection kept open from before: the endpoint is gone either way.
+    assert "S3 upload_file failed for s3://" in latest_record_error(on_s3, sha256)
     assert_nothing_half_visible(on_s3)
     assert_the_next_run_ingests(on_s3, "run-2")
 
@@ -150,8 +151,8 @@ def test_persistent_throttling_is_retried_a_bounded_number_of_times_then_fails_c
 def test_answers_later_than_the_read_timeout_fail_cleanly_and_the_next_run_ingests(
     on_s3: Settings, s3_endpoint: S3Endpoint
 ) -> None:
-    impatient = on_s3.model_copy(update={"s3_read_timeout_seconds": 1.0})
-    s3_endpoint.slow, s3_endpoint.delay_seconds = writes_under("clean"), 3.0
+    impatient = on_s3.model_copy(update={"s3_read_timeout_seconds": 2.0})
+    s3_endpoint.slow, s3_endpoint.delay_seconds = writes_under("clean"), 4.0
 
     run = ingest(impatient, "run-1")
 
@@ -160,7 +161,7 @@ def test_answers_later_than_the_read_timeout_fail_cleanly_and_the_next_run_inges
     assert s3_endpoint.count("slow") == on_s3.s3_max_attempts
     # The late PUTs still land: a clean file without its ingested record, which nothing reads.
     assert_nothing_half_visible(on_s3)
-    s3_endpoint.delay_seconds = 0.5  # slow, within the timeout
+    s3_endpoint.delay_seconds = 0.2  # slow, within the timeout
     assert_the_next_run_ingests(impatient, "run-2")
     assert s3_endpoint.count("slow") == on_s3.s3_max_attempts + 1
 

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from pipelines.marts.publish import build_and_publish
 from pipelines.platform.settings import PROJECT_ROOT
 from tests.conftest import local_settings
@@ -51,12 +49,12 @@ def first(points: list[WritePoint], prefix: str) -> WritePoint:
     return next(point for point in points if point.key.startswith(prefix))
 
 
-@pytest.mark.parametrize("step", ["clean/", "ledger/"])
-def test_a_worker_killed_mid_ingest_is_retried_to_the_same_state(step: str, tmp_path: Path) -> None:
+def test_a_worker_killed_at_the_ledger_record_is_retried_to_the_same_state(tmp_path: Path) -> None:
     points, uninterrupted = recorded_ingest("rows-quarantined")
     settings = fresh_lake(tmp_path, "rows-quarantined")
 
-    kill_at("ingest", tmp_path, first(points, step))
+    # Its outputs are all written, the commit point is not: the worst place to die.
+    kill_at("ingest", tmp_path, first(points, "ledger/"))
 
     assert_nothing_half_visible(settings)
     [retry] = ingest(settings, "run-1").outcomes  # Airflow retries the same run

@@ -127,7 +127,8 @@ def modes_at(warehouse: str, point: WritePoint) -> list[Mode]:
     """The process can die at any write. S3 can also refuse one after its retries: the error
     then unwinds the build like the crash does (plus its clean-up), so it is tried where the
     build commits something (the database, the pointer, the publish record)."""
-    commits = point.key.endswith(("sentra.duckdb", "current.json")) or "publishes/" in point.key
+    database = point.operation == "upload_file" and point.key.endswith("sentra.duckdb")
+    commits = database or point.key.endswith("current.json") or "publishes/" in point.key
     return ["crash", "error"] if warehouse == "s3" and commits else ["crash"]
 
 
@@ -173,5 +174,4 @@ def test_a_publish_failing_at_any_write_leaves_a_whole_version_and_the_next_conv
     rerun = build_and_publish(settings, "run-p3")
 
     assert rerun.published
-    assert assert_readers_see_a_whole_version(settings, previous) == rerun.record.version
-    assert published_state(settings) == uninterrupted
+    assert published_state(settings) == uninterrupted  # whole: every export of the version

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from pipelines.platform.settings import Settings
+    from tests.s3_endpoint import S3Endpoint
 
 
 # The fuzz tests (tests/feeds/test_fuzz_*.py) run in every `make test`: on a fixed seed there, so a
@@ -96,6 +97,19 @@ def s3_env(
     bucket = f"test-{uuid.uuid4().hex[:16]}"
     moto_admin.create_bucket(Bucket=bucket)
     return f"s3://{bucket}/some-prefix"
+
+
+@pytest.fixture
+def s3_endpoint(
+    s3_env: str, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[S3Endpoint]:
+    """AWS_ENDPOINT_URL pointed at an endpoint in front of moto that can misbehave on cue."""
+    from tests.s3_endpoint import S3Endpoint
+
+    endpoint = S3Endpoint(moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+    yield endpoint
+    endpoint.stop()
 
 
 # A fixed reference date keeps survey-staleness gates independent of when the tests run.

@@ -344,11 +344,12 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild
     from pipelines.app import usecases
     from pipelines.lake.ledger import new_run_id
     from pipelines.marts.schema import MartsCheckError
+    from pipelines.platform.storage import StorageError
 
     try:
         with console.status("building marts ..."):
             result = usecases.build(settings, run_id or new_run_id(), force=force)
-    except MartsCheckError as error:
+    except (MartsCheckError, StorageError) as error:
         errors.print(
             f"[red]Marts not published:[/red] {error}. "
             f"The previous version at {settings.warehouse} keeps serving."

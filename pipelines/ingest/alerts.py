@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.lake.publications import latest_publish
 from pipelines.platform.notify import Alert
+from pipelines.platform.storage import StorageError
 
 if TYPE_CHECKING:
     from pipelines.ingest.engine import FileOutcome, IngestSummary
@@ -24,7 +25,10 @@ SAMPLES_PER_CHECK = 3
 
 def alerts_for_ingest(summary: IngestSummary, settings: Settings) -> list[Alert]:
     """One alert per file that was quarantined, failed, lost rows or published with warnings."""
-    serving = latest_publish(settings.lake_store)
+    try:
+        serving = latest_publish(settings.lake_store)
+    except StorageError:  # the lake being down may be what the alerts are about
+        serving = None
     alerts = [alert_for_outcome(outcome, serving) for outcome in summary.outcomes]
     return [alert for alert in alerts if alert is not None]
 
@@ -113,7 +117,7 @@ def check_line(check: CheckResult) -> str:
 
 def serving_line(serving: PublishRecord | None) -> str:
     if serving is None:
-        return "Marts: nothing has been published yet."
+        return "Marts: no published version found (none yet, or the lake could not be read)."
     return (
         f"Marts: still serving version {serving.version}, published {serving.published_at}; "
         "it does not include what was rejected here."

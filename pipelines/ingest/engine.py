@@ -123,9 +123,19 @@ class Ingestor:
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> IngestSummary:
         summary = self.ingest_objects(keys, progress)
-        if any(outcome.data_docs for outcome in summary.outcomes):
-            self.refresh_data_docs_index()
+        try:
+            if any(o.data_docs for o in summary.outcomes) or self.data_docs_index_stale():
+                self.refresh_data_docs_index()
+        except StorageError as error:  # the index is derived: the next run rewrites it
+            log.error("could not rewrite the Data Docs index: %s", error)
         return summary
+
+    def data_docs_index_stale(self) -> bool:
+        """True when pages are newer than the index: a run died, or failed, before rewriting it."""
+        docs = self.lake.list(f"{layout.DATA_DOCS}/")
+        pages = [obj.modified for obj in docs if obj.key != layout.DATA_DOCS_INDEX]
+        index = [obj.modified for obj in docs if obj.key == layout.DATA_DOCS_INDEX]
+        return bool(pages) and (not index or index[0] < max(pages))
 
     def refresh_data_docs_index(self) -> None:
         from pipelines.quality.data_docs import write_index
@@ -227,13 +237,17 @@ class Ingestor:
             return FileOutcome(
                 landed.key, sha256, "skipped", "already received (same bytes); nothing to do"
             )
-        # Read again now: another worker may have settled it since this run listed the ledger.
-        position = self.ledger.position(landed.source, sha256)
-        if position.settled and not replay:
-            return FileOutcome(
-                landed.key, sha256, "skipped", "already settled by another run; nothing to do"
-            )
-        claim = self.claims.take(landed.source, sha256, self.run_id, position)
+        try:
+            # Read again now: another worker may have settled it since this run listed the ledger.
+            position = self.ledger.position(landed.source, sha256)
+            if position.settled and not replay:
+                return FileOutcome(
+                    landed.key, sha256, "skipped", "already settled by another run; nothing to do"
+                )
+            claim = self.claims.take(landed.source, sha256, self.run_id, position)
+        except StorageError as error:
+            message = f"could not claim the file in the lake ({error}); nothing was written"
+            return FileOutcome(landed.key, sha256, "failed", message, source=landed.source)
         if isinstance(claim, HeldElsewhere):
             return self.left_to(landed, claim)
         received_at = landed.received_at
@@ -270,6 +284,21 @@ class Ingestor:
 
         Data problems never come here: a handler reports them and the file is quarantined.
         """
+        try:
+            return self.record_failure(landed, received_at, raw_key, error)
+        except StorageError as lake_error:
+            # The lake is down (the usual cause): the run still ends, with this file failed.
+            lease = timedelta(seconds=self.settings.claim_lease_seconds)
+            message = (
+                f"internal error ({error}); recording it in the ledger failed too ({lake_error}). "
+                f"Nothing was published: this run's retry, or any ingest after the claim lease "
+                f"({lease}), ingests the file again"
+            )
+            return FileOutcome(landed.key, landed.sha256, "failed", message, source=landed.source)
+
+    def record_failure(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, error: str
+    ) -> FileOutcome:
         limit = load_policy(self.settings.quality_policy).max_failed_attempts
         attempt = self.ledger.position(landed.source, landed.sha256).failures_in_a_row + 1
         if attempt >= limit:
@@ -334,6 +363,8 @@ class Ingestor:
                     self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
                 )
             )
+        except StorageError:
+            raise  # the lake failed, not the rendering: the file is retried with its pages
         except Exception:  # the pages are a view; never lose a file's outcome over them
             log.exception("could not render Data Docs for %s", landed.key)
             return ()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pipelines.lake import layout
-from pipelines.lake.ledger import FilePosition, Ledger, LedgerRecord, utc_now
+from pipelines.lake.ledger import FilePosition, Ledger, LedgerRecord, utc_now, write_once
 
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
@@ -66,7 +66,7 @@ class Claims:
         """Claim the file's next attempt for ``run_id``, as ``position`` says it stands."""
         key = layout.claim_key(source, sha256, position.settlements, position.failures_in_a_row + 1)
         mine = Claim(run_id, utc_now())
-        if self._lake.write_if_absent(key, mine.to_json()):
+        if write_once(self._lake, key, mine.to_json()):
             return Taken()
         holder = Claim.from_json(self._lake.read_bytes(key))
         if holder.run_id == run_id:

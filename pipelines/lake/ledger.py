@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipelines.platform.storage import StorageError
+
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
 
@@ -106,7 +108,7 @@ class Ledger:
 
     def append(self, record: LedgerRecord) -> str:
         key = record_key(record)
-        if not self._lake.write_if_absent(key, record.to_json()):
+        if not write_once(self._lake, key, record.to_json()):
             raise RuntimeError(f"ledger record {key} already exists; run ids must be unique")
         log.info(
             "ledger: %s %s (%s) -> %s",
@@ -186,6 +188,30 @@ class Ledger:
         for record in sorted(ingested, key=lambda r: (r.landed_at, r.received_at)):
             merged.update(record.metrics[name])
         return merged
+
+
+def write_once(lake: Storage, key: str, data: bytes) -> bool:
+    """Write ``data`` at ``key`` unless the key exists; True when ``data`` is now there.
+
+    A write can reach the store and still fail for the writer (the reply is lost, or S3's retry
+    of a PUT that had landed meets its own object). The object then holds exactly these bytes,
+    so it is this writer's: reading it back tells the lost reply from a real failure or a rival.
+    """
+    try:
+        if lake.write_if_absent(key, data):
+            return True
+    except StorageError:
+        if not holds(lake, key, data):
+            raise
+        return True
+    return holds(lake, key, data)
+
+
+def holds(lake: Storage, key: str, data: bytes) -> bool:
+    try:
+        return lake.read_bytes(key) == data
+    except FileNotFoundError:
+        return False
 
 
 def record_key(record: LedgerRecord) -> str:

@@ -82,13 +82,26 @@ def published_versions(store: Storage) -> list[str]:
 
 
 def prune(store: Storage, keep: int, current: str) -> None:
-    """Delete all but the newest ``keep`` versions; never the current one."""
-    versions = published_versions(store)
-    for version in versions[: max(len(versions) - keep, 0)]:
-        if version == current:
+    """Delete all but the newest ``keep`` whole versions; never the current one.
+
+    A version without its database is a publish that died half way (or one still uploading):
+    it does not count towards ``keep``, so it never pushes out a whole version a reader may be
+    fetching, and it goes once it is older than every version kept.
+    """
+    files: dict[str, list[str]] = {}
+    for obj in store.list(f"{VERSIONS}/"):
+        files.setdefault(PurePosixPath(obj.key).parts[1], []).append(obj.key)
+    whole = sorted(
+        version
+        for version, keys in files.items()
+        if f"{version_prefix(version)}/{DATABASE}" in keys
+    )
+    kept = whole[-keep:]  # the current version is whole: it was uploaded before the pointer
+    for version, keys in sorted(files.items()):
+        if version == current or version in kept or version > kept[0]:
             continue
-        for obj in store.list(f"{version_prefix(version)}/"):
-            store.delete(obj.key)
+        for key in keys:
+            store.delete(key)
         log.info("deleted marts version %s (keeping the newest %d)", version, keep)
 
 

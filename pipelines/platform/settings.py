@@ -116,6 +116,24 @@ class Settings(BaseSettings):
         description="How long a worker's claim on a file it is ingesting holds without a result; "
         "after it, the attempt counts as failed (the worker died) and another worker takes over.",
     )
+    s3_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="How many times one S3 request is tried (the first included) when S3 "
+        "throttles, answers 5xx, times out or cannot be reached; between tries the client backs "
+        "off exponentially with jitter (up to 1, 2, 4, 8 ... s, at most 20 s).",
+    )
+    s3_connect_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one S3 request may wait to connect before it counts as failed.",
+    )
+    s3_read_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long one S3 request may wait for the server's answer (or between two "
+        "reads of it) before it counts as failed.",
+    )
     watch_interval_seconds: float = Field(
         default=5.0,
         gt=0,
@@ -177,11 +195,11 @@ class Settings(BaseSettings):
     # (model_copy) must never keep serving the first lake's store.
     @property
     def landing_store(self) -> Storage:
-        return store_for(absolute_uri(self.landing))
+        return self._store(absolute_uri(self.landing))
 
     @property
     def lake_store(self) -> Storage:
-        return store_for(absolute_uri(self.lake))
+        return self._store(absolute_uri(self.lake))
 
     @property
     def warehouse_on_s3(self) -> bool:
@@ -192,7 +210,15 @@ class Settings(BaseSettings):
         """The S3 prefix the marts are published under (``warehouse_on_s3`` only)."""
         if not self.warehouse_on_s3:
             raise ValueError(f"SENTRA_WAREHOUSE={self.warehouse} is a local file, not s3://")
-        return store_for(self.warehouse.rstrip("/"))
+        return self._store(self.warehouse.rstrip("/"))
+
+    def _store(self, uri: str) -> Storage:
+        return store_for(
+            uri,
+            self.s3_max_attempts,
+            self.s3_connect_timeout_seconds,
+            self.s3_read_timeout_seconds,
+        )
 
     @property
     def warehouse_path(self) -> Path:
@@ -216,7 +242,14 @@ def absolute_uri(uri: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def store_for(uri: str) -> Storage:
+def store_for(
+    uri: str, s3_max_attempts: int, connect_timeout: float, read_timeout: float
+) -> Storage:
     from pipelines.platform.storage import open_storage
 
-    return open_storage(uri)
+    return open_storage(
+        uri,
+        max_attempts=s3_max_attempts,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )

@@ -213,6 +213,11 @@ class Storage(ABC):
         except FileNotFoundError:
             self._raise_first_missing(keys)
             raise
+        except OSError as err:  # Arrow's own S3 client, after its retries (ArrowIOError)
+            raise StorageError(
+                f"Reading the Parquet footers under {self.uri} failed: {err}. Check that the "
+                "store is reachable, then rerun."
+            ) from err
         schema = self._unified(schemas, keys)
         return ds.FileSystemDataset(fragments, schema, dataset.format, filesystem)
 
@@ -467,7 +472,8 @@ class S3Storage(Storage):
 
     def _fail(self, operation: str, uri: str, err: Exception) -> NoReturn:
         raise StorageError(
-            f"S3 {operation} failed for {uri}: {err}. {_hint(err, self.max_attempts)}"
+            f"S3 {operation} failed for {uri}: {str(err).rstrip('.')}. "
+            f"{_hint(err, self.max_attempts)}"
         ) from err
 
     # -- operations ---------------------------------------------------------------------
@@ -608,10 +614,24 @@ def _hint(err: Exception, max_attempts: int) -> str:
     )
 
 
-def open_storage(uri: str) -> Storage:
-    """The store behind a configured location: ``s3://bucket/prefix``, ``file://`` or a path."""
+def open_storage(
+    uri: str,
+    *,
+    max_attempts: int = 5,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+) -> Storage:
+    """The store behind a configured location: ``s3://bucket/prefix``, ``file://`` or a path.
+
+    The retry and timeout bounds apply to S3 only (``SENTRA_S3_*`` settings).
+    """
     if uri.startswith("s3://"):
-        return S3Storage(uri)
+        return S3Storage(
+            uri,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
     if uri.startswith("file://"):
         from urllib.request import url2pathname
 

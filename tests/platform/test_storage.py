@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +17,7 @@ from pipelines.platform.storage import (
     StorageError,
     open_storage,
 )
+from tests.s3_endpoint import S3Endpoint, first_requests
 
 ODD_KEYS = [
     "plain.csv",
@@ -306,105 +303,22 @@ def test_uri_for_and_open_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 # -- retries -------------------------------------------------------------------------------
 
-SLOW_DOWN = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-    b"<Message>Please reduce your request rate.</Message></Error>"
-)
-
-
-class FlakyProxy(ThreadingHTTPServer):
-    """Answers the first ``failures`` requests with 503 SlowDown, forwards the rest."""
-
-    # boto3 keeps connections open; joining their handler threads would hang the teardown.
-    daemon_threads = True
-
-    def __init__(self, upstream: str, failures: int) -> None:
-        super().__init__(("127.0.0.1", 0), _FlakyHandler)
-        self.upstream = urlsplit(upstream).netloc
-        self.failures = failures
-        self.seen: list[tuple[str, int]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def next_status(self, method: str) -> int | None:
-        with self.lock:
-            failing = len(self.seen) < self.failures
-            self.seen.append((method, 503 if failing else 0))
-            return 503 if failing else None
-
-
-class _FlakyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FlakyProxy
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _handle(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.server.next_status(self.command) == 503:
-            self._reply(503, [("Content-Type", "application/xml")], SLOW_DOWN)
-            return
-        status, headers, payload = self._forward(body)
-        self._reply(status, headers, payload)
-
-    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        upstream = http.client.HTTPConnection(self.server.upstream, timeout=10)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        payload = response.read()
-        upstream.close()
-        return response.status, response.getheaders(), payload
-
-    def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-        self.send_response(status)
-        skip = {"connection", "transfer-encoding", "date", "server"}
-        if self.command != "HEAD":
-            skip.add("content-length")
-            self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers:
-            if name.lower() not in skip:
-                self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
-
-
-@pytest.fixture
-def flaky_proxy(
-    s3_env: str, moto_server: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FlakyProxy]:
-    proxy = FlakyProxy(moto_server, failures=0)
-    # A short poll keeps shutdown() quick.
-    thread = threading.Thread(target=proxy.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    yield proxy
-    proxy.shutdown()
-    proxy.server_close()
-
 
 @pytest.mark.s3
-def test_transient_errors_are_retried(s3_env: str, flaky_proxy: FlakyProxy) -> None:
-    flaky_proxy.failures = 2
+def test_transient_errors_are_retried(s3_env: str, s3_endpoint: S3Endpoint) -> None:
+    s3_endpoint.throttle = first_requests(2)
     store = S3Storage(s3_env, max_attempts=4)
 
     store.write_bytes("raw/a.csv", b"payload")
 
-    assert [status for _, status in flaky_proxy.seen] == [503, 503, 0]
-    assert {method for method, _ in flaky_proxy.seen} == {"PUT"}
+    assert [seen.answer for seen in s3_endpoint.seen] == ["throttled", "throttled", "forwarded"]
+    assert {seen.method for seen in s3_endpoint.seen} == {"PUT"}
     assert store.read_bytes("raw/a.csv") == b"payload"
 
 
 @pytest.mark.s3
-def test_persistent_errors_raise_storage_error(s3_env: str, flaky_proxy: FlakyProxy) -> None:
-    flaky_proxy.failures = 10**6
+def test_persistent_errors_raise_storage_error(s3_env: str, s3_endpoint: S3Endpoint) -> None:
+    s3_endpoint.throttle = first_requests(10**6)
     store = S3Storage(s3_env, max_attempts=2)
 
     with pytest.raises(StorageError) as caught:
@@ -416,4 +330,4 @@ def test_persistent_errors_raise_storage_error(s3_env: str, flaky_proxy: FlakyPr
     assert "SlowDown" in message
     assert "2 attempts" in message
     assert "AWS_ENDPOINT_URL" in message
-    assert len(flaky_proxy.seen) == 2
+    assert len(s3_endpoint.seen) == 2

@@ -174,6 +174,8 @@ def write_state(
     inputs: Mapping[str, str],
 ) -> None:
     """Apply this build to the attached state, all of it or nothing (one transaction)."""
+    # The state's tables are sets: inserting in parallel, in any order, is much faster.
+    con.execute("set preserve_insertion_order = false")
     con.execute("begin transaction")
     try:
         con.execute(state_sql(sql_dir, "update"))

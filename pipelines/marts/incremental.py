@@ -141,6 +141,16 @@ def unusable_state_reason(
     return None
 
 
+def published_as(path: Path) -> str | None:
+    """The marts version the state at ``path`` was published as; None without a usable one."""
+    import duckdb
+
+    try:
+        return read_build(path)[1] if path.exists() else None
+    except (duckdb.Error, LookupError):
+        return None
+
+
 def read_build(path: Path) -> tuple[str, str]:
     con = connect(path, read_only=True)
     try:

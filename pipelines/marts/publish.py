@@ -44,9 +44,11 @@ from pipelines.marts.incremental import (
     model_version,
     one_build_at_a_time,
     plan_state,
+    published_as,
+    state_path,
     write_state,
 )
-from pipelines.marts.release import CURRENT, current_version, release
+from pipelines.marts.release import CURRENT, current_version, fetch_state, release
 from pipelines.marts.runner import Macro, Model, PythonModel, load_macros, load_models, run_models
 from pipelines.marts.schema import built_tables, load_table_specs, schema_file
 from pipelines.marts.scoring import (
@@ -134,6 +136,8 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         settings.sql_dir,
     )
     carried_now = {key: ledger_records[key] for key in inputs[CARRIED_DATASET]}
+    if settings.warehouse_on_s3 and previous and not force:
+        released_state(settings, previous[-1].version)
     state = plan_state(
         settings.warehouse_path,
         version,
@@ -163,7 +167,7 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         export_parquet(building, staging, record, settings)
         if settings.warehouse_on_s3:
             keep = settings.warehouse_versions_kept
-            release(settings.warehouse_store, building, staging, record, keep)
+            release(settings.warehouse_store, building, staging, record, keep, state.path)
         os.replace(building, settings.warehouse_path)
         publish_parquet(staging, parquet_dir(settings))
         keep_state(state, settings.warehouse_path)
@@ -182,6 +186,15 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         f"published marts version {record.version}",
         location,
     )
+
+
+def released_state(settings: Settings, version: str) -> None:
+    """With an S3 warehouse, the state released with ``version`` (the published one) when this
+    worker's own state is not that version's: another worker built it, or a publish failed."""
+    local = state_path(settings.warehouse_path)
+    if published_as(local) != version:
+        local.with_name(f"{local.name}.wal").unlink(missing_ok=True)  # belongs to the old file
+        fetch_state(settings.warehouse_store, version, local)
 
 
 def readers_location(settings: Settings) -> str:

@@ -16,7 +16,6 @@ is identical for identical inputs and configuration.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -24,8 +23,6 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +35,20 @@ from pipelines.lake.ledger import Ledger, utc_now
 from pipelines.lake.publications import PublishRecord, published_records, record_publish
 from pipelines.marts.checks import run_data_tests
 from pipelines.marts.docs import document_tables
-from pipelines.marts.release import CURRENT, current_version, release
+from pipelines.marts.incremental import (
+    CARRIED_DATASET,
+    StatePlan,
+    attach_state,
+    discard_state,
+    keep_state,
+    model_version,
+    one_build_at_a_time,
+    plan_state,
+    published_as,
+    state_path,
+    write_state,
+)
+from pipelines.marts.release import CURRENT, current_version, fetch_state, release
 from pipelines.marts.runner import Macro, Model, PythonModel, load_macros, load_models, run_models
 from pipelines.marts.schema import built_tables, load_table_specs, schema_file
 from pipelines.marts.scoring import (
@@ -79,12 +89,20 @@ class BuildResult:
 
 
 def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> BuildResult:
-    inputs = clean_inputs(settings)
+    """Build the marts (incrementally when the carried state allows it) and publish them."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with one_build_at_a_time(settings.warehouse_path):
+        return build_and_publish_alone(settings, run_id, force)
+
+
+def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> BuildResult:
+    inputs, ledger_records = clean_inputs(settings)
     scoring = load_scoring_config(settings.scoring_config)
     models = load_models(settings.sql_dir, python_models(scoring.config))
     macros = load_macros(settings.sql_dir)
     variables = build_variables(settings, scoring.config)
-    fingerprint = build_fingerprint(inputs, models, macros, {**variables, "config": scoring.sha256})
+    settings_fingerprint = {**variables, "config": scoring.sha256}
+    fingerprint = build_fingerprint(inputs, models, macros, settings_fingerprint)
     fingerprint = extend_fingerprint(fingerprint, settings.sql_dir)
     previous = published_records(settings.lake_store)
     if (
@@ -111,37 +129,56 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
         ),
         scoring_config_sha256=scoring.sha256,
     )
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    version = model_version(
+        extend_fingerprint(
+            build_fingerprint({}, models, macros, settings_fingerprint), settings.sql_dir
+        ),
+        settings.sql_dir,
+    )
+    carried_now = {key: ledger_records[key] for key in inputs[CARRIED_DATASET]}
+    if settings.warehouse_on_s3 and previous and not force:
+        released_state(settings, previous[-1].version)
+    state = plan_state(
+        settings.warehouse_path,
+        version,
+        carried_now,
+        previous[-1].version if previous else None,
+        force,
+    )
     building = settings.warehouse_path.with_name(
         f".{settings.warehouse_path.name}.building-{secrets.token_hex(4)}"
     )
     staging = building.with_name(f"{building.name}.parquet")
+    job = BuildJob(
+        settings,
+        {**inputs, CARRIED_DATASET: state.new_inputs(carried_now)},
+        models,
+        macros,
+        variables,
+        [*previous, record],
+        scoring.config,
+        state,
+        version,
+        carried_now,
+    )
     try:
-        row_counts = build_database(
-            building,
-            settings,
-            inputs,
-            models,
-            macros,
-            variables,
-            [*previous, record],
-            scoring.config,
-        )
+        row_counts = build_database(building, job)
         record = PublishRecord(**{**asdict(record), "row_counts": row_counts})
-        export_parquet(building, staging, record)
+        export_parquet(building, staging, record, settings)
         if settings.warehouse_on_s3:
             keep = settings.warehouse_versions_kept
-            release(settings.warehouse_store, building, staging, record, keep)
-        with publishing(settings.warehouse_path):
-            os.replace(building, settings.warehouse_path)
-            publish_parquet(staging, parquet_dir(settings))
+            release(settings.warehouse_store, building, staging, record, keep, state.path)
+        os.replace(building, settings.warehouse_path)
+        publish_parquet(staging, parquet_dir(settings))
+        keep_state(state, settings.warehouse_path)
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
+        discard_state(state)
     record_publish(settings.lake_store, record)
     location = readers_location(settings)
-    log.info("published marts version %s to %s", record.version, location)
+    log.info("published marts version %s to %s (%s)", record.version, location, state.reason)
     return BuildResult(
         True,
         record,
@@ -151,20 +188,13 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
     )
 
 
-@contextmanager
-def publishing(warehouse: Path) -> Iterator[None]:
-    """One publish at a time into a warehouse folder, so the file and its Parquet exports swapped
-    in by two concurrent builds always come from the same version (the later one wins)."""
-    # In the temp folder, not beside the file: BI users see only the marts in that folder. A
-    # local warehouse serves one host (an S3 warehouse serves many and needs no lock).
-    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
-    lock = Path(tempfile.gettempdir()) / f"sentra-publish-{digest}.lock"
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def released_state(settings: Settings, version: str) -> None:
+    """With an S3 warehouse, the state released with ``version`` (the published one) when this
+    worker's own state is not that version's: another worker built it, or a publish failed."""
+    local = state_path(settings.warehouse_path)
+    if published_as(local) != version:
+        local.with_name(f"{local.name}.wal").unlink(missing_ok=True)  # belongs to the old file
+        fetch_state(settings.warehouse_store, version, local)
 
 
 def readers_location(settings: Settings) -> str:
@@ -181,17 +211,18 @@ def published_intact(settings: Settings, record: PublishRecord) -> bool:
     return settings.warehouse_path.exists() and parquet_exports_current(settings, record)
 
 
-def clean_inputs(settings: Settings) -> dict[str, list[str]]:
-    """Clean Parquet keys per dataset, for files the ledger says are ingested (the commit point).
+def clean_inputs(settings: Settings) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Clean Parquet keys per dataset, for files the ledger says are ingested (the commit point),
+    and the key of the ledger record that ingested each (a replay writes a new one).
 
     A clean file without an ``ingested`` record is a leftover of a crashed ingest; ignore it.
     """
     ingested = {
-        sha
+        sha: entry.key
         for sha, entry in Ledger(settings.lake_store).latest_entries().items()
         if entry.status == "ingested"
     }
-    return {
+    inputs = {
         dataset: [
             obj.key
             for obj in settings.lake_store.list(layout.clean_prefix(dataset))
@@ -199,6 +230,10 @@ def clean_inputs(settings: Settings) -> dict[str, list[str]]:
         ]
         for dataset in all_datasets()
     }
+    records = {
+        key: ingested[layout.sha256_from_clean_key(key)] for keys in inputs.values() for key in keys
+    }
+    return inputs, records
 
 
 def python_models(config: ScoringConfig) -> list[PythonModel]:
@@ -238,36 +273,81 @@ def build_fingerprint(
     return digest.hexdigest()
 
 
-def build_database(
-    path: Path,
-    settings: Settings,
-    inputs: dict[str, list[str]],
-    models: list[Model],
-    macros: list[Macro],
-    variables: dict[str, Any],
-    publish_log: list[PublishRecord],
-    config: ScoringConfig,
-) -> dict[str, int]:
+@dataclass(frozen=True)
+class BuildJob:
+    """Everything one build reads: the clean inputs to scan (for the carried dataset, only the
+    files the state does not hold yet), the models and their settings, and the state."""
+
+    settings: Settings
+    inputs: dict[str, list[str]]
+    models: list[Model]
+    macros: list[Macro]
+    variables: dict[str, Any]
+    publish_log: list[PublishRecord]
+    config: ScoringConfig
+    state: StatePlan
+    model_version: str
+    carried_inputs: dict[str, str]
+    """The carried dataset's files (clean key and ledger record) the state holds after the build."""
+
+
+def build_database(path: Path, job: BuildJob) -> dict[str, int]:
+    with spill_folder(job.settings) as spill:
+        return build_database_spilling(path, job, Path(spill))
+
+
+def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str, int]:
+    settings = job.settings
     con = connect(path, storage_version=STORAGE_VERSION)
     try:
-        register_sources(con, settings, inputs)
-        register_config_tables(con, config)
-        for name, value in variables.items():
+        bound_resources(con, settings, spill)
+        register_sources(con, settings, job.inputs)
+        register_config_tables(con, job.config)
+        for name, value in job.variables.items():
             con.execute(f"set variable {name} = ?", [value])
         con.execute("create schema marts; create schema meta; set search_path = 'marts,main'")
-        run_models(con, models, macros)
-        write_publish_log(con, publish_log)
-        published_at = datetime.fromisoformat(publish_log[-1].published_at)
+        attach_state(con, job.state, settings.sql_dir)
+        run_models(con, job.models, job.macros)
+        log.info("describing and checking the marts")
+        write_publish_log(con, job.publish_log)
+        published_at = datetime.fromisoformat(job.publish_log[-1].published_at)
         write_data_freshness(con, check_freshness(settings, now=published_at))
         built = built_tables(con)
         specs = load_table_specs(settings.sql_dir)
         document_tables(con, built, specs, settings.sql_dir)
         run_data_tests(con, built, specs, settings.sql_dir)
         row_counts = {table: mart_rows(con, table) for table in mart_names(built)}
+        log.info("writing what the next build carries forward")
+        write_state(
+            con,
+            settings.sql_dir,
+            job.model_version,
+            job.publish_log[-1].version,
+            job.carried_inputs,
+        )
         con.execute("checkpoint")
         return row_counts
     finally:
         con.close()
+
+
+def spill_folder(settings: Settings) -> tempfile.TemporaryDirectory[str]:
+    """A folder of its own under SENTRA_DUCKDB_TEMP_DIRECTORY for one connection's spill."""
+    settings.duckdb_temp_directory.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix="build-", dir=settings.duckdb_temp_directory)
+
+
+def bound_resources(con: duckdb.DuckDBPyConnection, settings: Settings, spill: Path) -> None:
+    """Hold the build to the configured memory, spilling beyond it, on the configured threads.
+
+    DuckDB's own default is 80% of the machine's memory: a build at national scale then peaks
+    far above what it needs, on a host that also serves BI tools (docs/marts.md). ``spill`` is
+    this connection's own folder: DuckDB names its spill files alike in every process.
+    """
+    con.execute(f"set memory_limit = {sql_string(settings.duckdb_memory_limit)}")
+    con.execute(f"set temp_directory = {sql_string(spill)}")
+    if settings.duckdb_threads is not None:
+        con.execute(f"set threads = {int(settings.duckdb_threads)}")
 
 
 def register_sources(
@@ -275,10 +355,18 @@ def register_sources(
 ) -> None:
     import pyarrow as pa
 
+    lake = settings.lake_store
     for dataset, keys in inputs.items():
-        source = (
-            settings.lake_store.arrow_dataset(keys) if keys else clean_schema(dataset).empty_table()
-        )
+        if keys and lake.is_local:
+            # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow
+            # dataset's read-ahead is not). Columns a file lacks read as NULL, as with Arrow.
+            files = "[" + ", ".join(sql_string(lake.uri_for(key)) for key in keys) + "]"
+            con.execute(
+                f"create temp view src_{dataset} as "
+                f"select * from read_parquet({files}, union_by_name = true)"
+            )
+            continue
+        source = lake.arrow_dataset(keys) if keys else clean_schema(dataset).empty_table()
         con.register(f"src_{dataset}", source)
     regions = load_regions()
     con.register(
@@ -380,7 +468,7 @@ def parquet_dir(settings: Settings) -> Path:
     return settings.warehouse_path.parent / PARQUET_DIR
 
 
-def export_parquet(database: Path, folder: Path, record: PublishRecord) -> None:
+def export_parquet(database: Path, folder: Path, record: PublishRecord, settings: Settings) -> None:
     """Write every mart of the freshly built file as Parquet into a staging folder.
 
     Each file carries the publish version in its key-value metadata, so a reader (or the next
@@ -391,16 +479,18 @@ def export_parquet(database: Path, folder: Path, record: PublishRecord) -> None:
         f"{key}: {sql_string(value)}"
         for key, value in (("publish_version", record.version), ("fingerprint", record.fingerprint))
     )
-    con = connect(database, read_only=True)
-    try:
-        for table in mart_names(built_tables(con)):
-            target = sql_string(str(folder / f"{table}.parquet"))
-            con.execute(
-                f"copy marts.{quote_identifier(table)} to {target} "
-                f"(format parquet, kv_metadata {{{metadata}}})"
-            )
-    finally:
-        con.close()
+    with spill_folder(settings) as spill:
+        con = connect(database, read_only=True)
+        try:
+            bound_resources(con, settings, Path(spill))
+            for table in mart_names(built_tables(con)):
+                target = sql_string(str(folder / f"{table}.parquet"))
+                con.execute(
+                    f"copy marts.{quote_identifier(table)} to {target} "
+                    f"(format parquet, kv_metadata {{{metadata}}})"
+                )
+        finally:
+            con.close()
 
 
 def publish_parquet(staged: Path, folder: Path) -> None:

@@ -27,6 +27,7 @@ CURRENT = "current.json"
 VERSIONS = "versions"
 DATABASE = "sentra.duckdb"
 PARQUET = "parquet"
+STATE = "marts-state.duckdb"  # what the next build carries forward (pipelines.marts.incremental)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,22 @@ def version_prefix(version: str) -> str:
 
 
 def release(
-    store: Storage, database: Path, parquet: Path, record: PublishRecord, keep: int
+    store: Storage,
+    database: Path,
+    parquet: Path,
+    record: PublishRecord,
+    keep: int,
+    state: Path | None = None,
 ) -> CurrentVersion:
-    """Upload one built version, move the pointer to it, then drop versions beyond ``keep``."""
+    """Upload one built version (with the ``state`` its next build carries forward, so any
+    worker can build incrementally on it), move the pointer to it, then drop versions beyond
+    ``keep``."""
     prefix = version_prefix(record.version)
     exports = sorted(parquet.glob("*.parquet"))
     for path in exports:
         store.upload_file(path, f"{prefix}/{PARQUET}/{path.name}")
+    if state is not None:
+        store.upload_file(state, f"{prefix}/{STATE}")
     # The database last among the version's files: its presence means the version is whole.
     store.upload_file(database, f"{prefix}/{DATABASE}")
     current = CurrentVersion(
@@ -120,6 +130,16 @@ def fetch_current(store: Storage, target: Path, with_parquet: bool = False) -> C
         for key in current.parquet:
             replace_with_download(store, key, target.parent / PARQUET / PurePosixPath(key).name)
     return current
+
+
+def fetch_state(store: Storage, version: str, target: Path) -> bool:
+    """Download the state released with ``version`` to ``target``; False when it has none."""
+    key = f"{version_prefix(version)}/{STATE}"
+    if not store.exists(key):
+        return False
+    replace_with_download(store, key, target)
+    log.info("fetched the state of marts version %s from %s", version, store.uri_for(key))
+    return True
 
 
 def replace_with_download(store: Storage, key: str, target: Path) -> None:

@@ -150,6 +150,9 @@ def run_models(
         con.execute(macro.sql)
     for model in models:
         log.info("building %s.%s", model.layer, model.name)
+        # Only the marts keep the order their SQL gives them (BI users read them as stored);
+        # intermediate tables are sets, and not keeping their order saves memory and time.
+        con.execute(f"set preserve_insertion_order = {model.layer == 'marts'}")
         create = f"create {MATERIALISATION[model.layer]}{model.name} as"
         if isinstance(model, SqlModel):
             con.execute(f"{create} {model.sql}")

@@ -70,6 +70,24 @@ class Settings(BaseSettings):
         description="With an S3 warehouse: how many published versions to keep (the current "
         "one included); older ones are deleted after a publish.",
     )
+    duckdb_memory_limit: str = Field(
+        default="1GB",
+        pattern=r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="The most memory DuckDB may use while it builds the marts (e.g. 1GB, "
+        "1500MiB); beyond it, sorts, joins and windows spill to SENTRA_DUCKDB_TEMP_DIRECTORY. "
+        "Without a limit DuckDB takes up to 80% of the machine's memory.",
+    )
+    duckdb_temp_directory: Path = Field(
+        default=Path(tempfile.gettempdir()) / "sentra-duckdb",
+        description="Where DuckDB spills what does not fit in SENTRA_DUCKDB_MEMORY_LIMIT; "
+        "a local folder with free space (it is emptied as queries finish).",
+    )
+    duckdb_threads: int | None = Field(
+        default=None,
+        gt=0,
+        description="How many threads DuckDB uses for the marts build; unset means one per "
+        "core. Fewer threads also need less memory.",
+    )
     as_of: date | None = Field(
         default=None,
         description="Reference date for survey staleness; defaults to today. Set it to "

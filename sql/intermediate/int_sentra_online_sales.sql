@@ -20,7 +20,7 @@ completed as (
         and lines.order_date <= bounds.window_end
 ),
 
-final as (
+recomputed as (
     select
         sentra_id,
         cast(sum(net_idr) as double) as net_sales_window_idr,
@@ -31,6 +31,16 @@ final as (
         count(distinct id_ikm) as members_selling
     from completed
     group by sentra_id
+),
+
+final as (
+    -- Sentra no new export or member-list change touched keep their carried figures (the
+    -- window is fixed by the reference date, part of the models' version).
+    select carried.*
+    from marts_state.online_sales as carried
+    anti join int_marketplace_affected_sentra using (sentra_id)
+    union all
+    select * from recomputed
 )
 
 select * from final

@@ -2,33 +2,19 @@
 -- lines of shops the registry's member lists name. Gross counts every line ordered at its list
 -- price; net counts what buyers paid for completed lines (cancelled and returned lines add
 -- nothing). Lines of unknown shops are in marketplace_unmatched_sellers, never dropped.
-with lines as (
-    select * from int_marketplace_order_lines
-    where sentra_id is not null
+-- The months of sentra the new exports touch are recomputed (int_marketplace_sales_monthly);
+-- the others are carried from the last build (docs/marts.md, "Incremental builds").
+with monthly as (
+    -- Sentra no new export or member-list change touched keep their carried months.
+    select carried.*
+    from marts_state.sales_monthly as carried
+    anti join int_marketplace_affected_sentra using (sentra_id)
+    union all
+    select * from int_marketplace_sales_monthly
 ),
 
 sentra as (
     select sentra_id, nama_sentra, province_code, komoditas from dim_sentra
-),
-
-monthly as (
-    select
-        sentra_id,
-        order_month,
-        marketplace,
-        count(distinct order_id) as orders,
-        count(distinct order_id) filter (where status = 'completed') as completed_orders,
-        count(*) as order_lines,
-        count(*) filter (where status = 'cancelled') as cancelled_lines,
-        count(*) filter (where status = 'returned') as returned_lines,
-        coalesce(sum(quantity) filter (where status = 'completed'), 0) as units,
-        sum(gross_idr) as gross_idr,
-        coalesce(sum(net_idr) filter (where status = 'completed'), 0) as net_idr,
-        count(distinct buyer_hash) filter (where status = 'completed') as buyers,
-        count(distinct id_ikm) filter (where status = 'completed') as ikm_selling,
-        count(distinct id_ikm) as ikm_with_orders
-    from lines
-    group by sentra_id, order_month, marketplace
 ),
 
 final as (

@@ -7,7 +7,7 @@ with lines as (
     where sentra_id is null
 ),
 
-final as (
+recomputed as (
     select
         marketplace,
         seller_account,
@@ -20,6 +20,17 @@ final as (
         arg_max(source_name, landed_at) as latest_export
     from lines
     group by marketplace, seller_account
+),
+
+final as (
+    -- Shops no new export or member-list change touched keep their carried row.
+    select * from (
+        select carried.*
+        from marts_state.unmatched_sellers as carried
+        anti join int_marketplace_affected_shops using (marketplace, seller_account)
+        union all
+        select * from recomputed
+    )
     order by order_lines desc, marketplace, seller_account
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,8 +11,16 @@ from pathlib import Path
 import pytest
 
 from pipelines.ingest.engine import Ingestor
+from pipelines.marts.incremental import state_path
 from pipelines.marts.publish import build_and_publish
-from pipelines.marts.release import CURRENT, DATABASE, current_version, published_versions
+from pipelines.marts.release import (
+    CURRENT,
+    DATABASE,
+    STATE,
+    current_version,
+    published_versions,
+    version_prefix,
+)
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from pipelines.platform.storage import Storage
@@ -107,6 +116,26 @@ def test_a_publish_that_dies_half_way_leaves_readers_on_the_previous_version(
     second = build_and_publish(s3_warehouse, "run-3")
     assert second.published and second.location == store.uri_for(CURRENT)
     assert current_version(store).version == second.record.version  # type: ignore[union-attr]
+
+
+def test_another_worker_builds_incrementally_on_the_state_released_with_the_version(
+    s3_warehouse: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pipelines.marts")
+    first = build_and_publish(s3_warehouse, "worker-1").record
+    store = s3_warehouse.warehouse_store
+    assert store.exists(f"{version_prefix(first.version)}/{STATE}")
+    state_path(s3_warehouse.warehouse_path).unlink()  # a worker that did not build it
+    s3_warehouse.landing_store.write_bytes(
+        "registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
+    )
+    Ingestor(s3_warehouse).run()
+    caplog.clear()
+
+    assert build_and_publish(s3_warehouse, "worker-2").published
+
+    assert f"fetched the state of marts version {first.version}" in caplog.text
+    assert "incremental build" in caplog.text and "full build" not in caplog.text
 
 
 def test_fetching_before_anything_is_published_says_so(

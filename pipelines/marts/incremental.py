@@ -1,0 +1,220 @@
+"""Incremental builds: what one build carries forward to the next, and when the next may use it.
+
+The heavy part of the marts is the marketplace: every order line once in its latest version
+(~10 M lines at national scale), then per sentra and month. A build keeps, in a DuckDB file
+beside the published marts (``marts_state``, tables in ``sql/state/tables.sql``), the latest
+version of every line and the sales it computed. The next build reads only the exports ingested
+since, works out which shops and sentra they (or a changed member list) touch, recomputes
+those from the carried lines and carries everything else; the registry, BPS, score and rank
+models are small and run whole every time. A build on an empty state computes everything, so
+full and incremental builds are the same SQL (docs/marts.md, "Incremental builds").
+
+The state is used only when it is exactly the previous build's: written for the same models,
+macros, configuration and settings (``model_version``), published as the marts version that
+is current, and holding only exports that are still ingested as they were. Anything else, and
+``--force``, starts from an empty state, and the log says why.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.platform.duckdb import connect, sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+STATE_SCHEMA = "marts_state"  # the name the models read the carried state under
+STATE_SQL_DIR = "state"  # in <sql>/: tables.sql (the state's tables), update.sql (the write)
+CARRIED_DATASET = "marketplace_orders"  # the one dataset read incrementally
+
+
+@dataclass(frozen=True)
+class StatePlan:
+    """Where this build reads and writes its state, and what the state already holds."""
+
+    path: Path
+    """The state file the build attaches: the carried one, or a new one for a full build."""
+    carried: Mapping[str, str]
+    """Clean keys of the exports already in the state, with their ledger records."""
+    full: bool
+    reason: str
+
+    def new_inputs(self, inputs: Mapping[str, str]) -> list[str]:
+        """The exports of ``inputs`` this build still has to read."""
+        return sorted(key for key in inputs if key not in self.carried)
+
+
+def state_path(warehouse: Path) -> Path:
+    """The carried state of the marts published at (or built into) ``warehouse``: hidden
+    beside it, so the folder BI tools browse shows only the marts."""
+    return warehouse.with_name(f".{warehouse.name}.state")
+
+
+def model_version(fingerprint_without_inputs: str, sql_dir: Path) -> str:
+    """What the carried state must have been computed with: the models, macros, configuration
+    and settings (their fingerprint) and the state's own SQL."""
+    digest = hashlib.sha256(fingerprint_without_inputs.encode())
+    for path in sorted((sql_dir / STATE_SQL_DIR).glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@contextmanager
+def one_build_at_a_time(warehouse: Path) -> Iterator[None]:
+    """One build at a time per warehouse on this host: the state is read, updated and renamed
+    by one build only, and the published file and its Parquet exports swapped in by builds
+    that follow each other always come from one version (the later one wins)."""
+    # In the temp folder, not beside the file: BI users see only the marts in that folder. A
+    # local warehouse serves one host; on S3 each host keeps its own state (see plan_state).
+    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"sentra-build-{digest}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def plan_state(
+    warehouse: Path,
+    version: str,
+    inputs: Mapping[str, str],
+    published_version: str | None,
+    force: bool,
+) -> StatePlan:
+    """Incremental on the carried state when it is the previous build's; otherwise full."""
+    carried_path = state_path(warehouse)
+    reason = unusable_state_reason(carried_path, version, inputs, published_version, force)
+    if reason is None:
+        carried = read_carried_inputs(carried_path)
+        new = len(inputs) - len(carried)
+        log.info("incremental build: %d exports carried, %d new", len(carried), new)
+        return StatePlan(carried_path, carried, full=False, reason="incremental")
+    log.info("full build: %s", reason)
+    fresh = carried_path.with_name(f"{carried_path.name}.building-{secrets.token_hex(4)}")
+    return StatePlan(fresh, {}, full=True, reason=reason)
+
+
+def unusable_state_reason(
+    path: Path,
+    version: str,
+    inputs: Mapping[str, str],
+    published_version: str | None,
+    force: bool,
+) -> str | None:
+    """Why the state at ``path`` cannot be carried forward, or None when it can."""
+    import duckdb
+
+    if force:
+        return "--force asks for a full rebuild"
+    if not path.exists():
+        return f"no state from a previous build at {path}"
+    try:
+        written_for, written_as = read_build(path)
+        carried = read_carried_inputs(path)
+    except (duckdb.Error, LookupError) as error:
+        return f"the state at {path} cannot be read ({error})"
+    if written_for != version:
+        return "the models, macros, configuration or settings changed since the state was written"
+    if written_as != published_version:
+        return (
+            f"the state belongs to marts version {written_as}, "
+            f"but the published version is {published_version}"
+        )
+    changed = sorted(key for key, record in carried.items() if inputs.get(key) != record)
+    if changed:
+        return f"{len(changed)} carried exports are no longer ingested as they were ({changed[0]})"
+    return None
+
+
+def published_as(path: Path) -> str | None:
+    """The marts version the state at ``path`` was published as; None without a usable one."""
+    import duckdb
+
+    try:
+        return read_build(path)[1] if path.exists() else None
+    except (duckdb.Error, LookupError):
+        return None
+
+
+def read_build(path: Path) -> tuple[str, str]:
+    con = connect(path, read_only=True)
+    try:
+        row = con.execute("select model_version, published_version from build").fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise LookupError("it records no build")
+    return str(row[0]), str(row[1])
+
+
+def read_carried_inputs(path: Path) -> dict[str, str]:
+    con = connect(path, read_only=True)
+    try:
+        return dict(con.execute("select clean_key, ledger_record from inputs").fetchall())
+    finally:
+        con.close()
+
+
+def attach_state(con: duckdb.DuckDBPyConnection, plan: StatePlan, sql_dir: Path) -> None:
+    """Attach the plan's state as ``marts_state`` (a new one gets its empty tables)."""
+    con.execute(f"attach {sql_string(plan.path)} as {STATE_SCHEMA}")
+    con.execute(state_sql(sql_dir, "tables"))
+
+
+def write_state(
+    con: duckdb.DuckDBPyConnection,
+    sql_dir: Path,
+    version: str,
+    published_version: str,
+    inputs: Mapping[str, str],
+) -> None:
+    """Apply this build to the attached state, all of it or nothing (one transaction)."""
+    # The state's tables are sets: inserting in parallel, in any order, is much faster.
+    con.execute("set preserve_insertion_order = false")
+    con.execute("begin transaction")
+    try:
+        con.execute(state_sql(sql_dir, "update"))
+        con.execute(f"delete from {STATE_SCHEMA}.build")
+        con.execute(f"insert into {STATE_SCHEMA}.build values (?, ?)", [version, published_version])
+        con.execute(f"delete from {STATE_SCHEMA}.inputs")
+        con.execute(
+            f"insert into {STATE_SCHEMA}.inputs select unnest(?::varchar[]), unnest(?::varchar[])",
+            [list(inputs), list(inputs.values())],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute(f"detach {STATE_SCHEMA}")
+
+
+def keep_state(plan: StatePlan, warehouse: Path) -> None:
+    """Make a full build's new state the one the next build carries forward."""
+    if plan.full:
+        os.replace(plan.path, state_path(warehouse))
+
+
+def discard_state(plan: StatePlan) -> None:
+    """Remove a full build's unfinished state (the carried one is updated in place, whole)."""
+    if plan.full:
+        plan.path.unlink(missing_ok=True)
+        plan.path.with_name(plan.path.name + ".wal").unlink(missing_ok=True)
+
+
+def state_sql(sql_dir: Path, name: str) -> str:
+    return (sql_dir / STATE_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")

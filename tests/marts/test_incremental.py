@@ -1,0 +1,243 @@
+"""Incremental builds give exactly the marts of a full rebuild, and fall back to one when the
+carried state cannot be trusted (docs/marts.md, "Incremental builds")."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.ingest.engine import Ingestor
+from pipelines.marts.incremental import state_path
+from pipelines.marts.publish import build_and_publish
+from pipelines.platform.duckdb import connect
+from pipelines.platform.settings import Settings
+from pipelines.samples.bps import SAMPLE_TABLES, bps_sample_files
+from tests.marketplace_files import (
+    BUDI,
+    ESMART_RECORDS,
+    RINA,
+    SHOPEE_ROWS,
+    esmart_jsonl,
+    esmart_record,
+    shopee_csv,
+    shopee_lines,
+    tiktok_csv,
+)
+from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
+
+SHOP = "marketplace/shopee/keripik_rohani"
+TOKO = "marketplace/tokopedia/rohani"
+ESMART = "marketplace/esmart"
+BPS = dict(bps_sample_files(20261128))
+YOY_VAR = SAMPLE_TABLES[0].var
+CLOCK_COLUMN_SUFFIX = "_landed_at"  # when a file landed: differs between two lakes' copies
+
+Event = Callable[[Settings], None]
+
+
+def lands(key: str, data: bytes) -> Event:
+    return lambda settings: settings.landing_store.write_bytes(key, data)
+
+
+def returned(row: list[str]) -> list[str]:
+    """The same Shopee line, now returned after it was completed."""
+    return [row[0], row[1], "Pengembalian Dana/Barang", *row[3:]]
+
+
+# Each event is one file landing; a sequence is ingested and built after every event.
+NEW_EXPORT = lands(f"{TOKO}/semua pesanan.csv", tiktok_csv())
+SHOP_EXPORT = lands(f"{SHOP}/Order.all.csv", shopee_csv())
+# The whole of June exported again, with more orders: it supersedes the first export's lines.
+RESUBMISSION = lands(f"{SHOP}/Order.all.2.csv", shopee_csv([*SHOPEE_ROWS, *shopee_lines(6)]))
+# A completed line is returned after all: net sales go down.
+CORRECTION = lands(
+    f"{SHOP}/Order.all.3.csv", shopee_csv([returned(SHOPEE_ROWS[0]), *SHOPEE_ROWS[1:]])
+)
+ESMART_EXPORT = lands(f"{ESMART}/2026-06.jsonl", esmart_jsonl())
+# e-Smart resends a line with a lower amount, and a line of another shop.
+ESMART_RESEND = lands(
+    f"{ESMART}/2026-06-resend.jsonl",
+    esmart_jsonl(
+        [
+            esmart_record(
+                "Shopee", "Dinoyo_Jaya", "ES-1", "2026-05-31T20:30:00Z", 1, 150000, 90000, BUDI, "x"
+            ),
+            esmart_record("Shopee", "Dinoyo_Jaya", "ES-2", "2026-06-03T09:00:00Z", 2, 5000, 9000,
+                          RINA, "Bali"),
+            *ESMART_RECORDS[1:],
+        ]
+    ),
+)  # fmt: skip
+JATIM = lands("registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
+# Jawa Timur submits again: the Bukalapak shop is now a member's, Rohani's Tokopedia shop is
+# no longer listed, and a sentra reports lower production.
+JATIM_AGAIN = lands(
+    "registry/jatim-revisi.xlsx",
+    registry_xlsx(
+        [[*JATIM_SENTRA[0][:9], 3_000_000_000, *JATIM_SENTRA[0][10:]], JATIM_SENTRA[1]],
+        [
+            ["IKM-0001", "SIKM-3507-0001", "Keripik Rohani", "shopee:keripik_rohani"],
+            *JATIM_MEMBERS[1:],
+            ["IKM-0004", "SIKM-3507-0002", "Toko Baru", "bukalapak:toko_baru"],
+        ],
+    ),
+)
+DIY = lands("registry/diy.csv", registry_csv(DIY_ROWS))
+BPS_RELEASE = lands(
+    f"bps/var-{YOY_VAR}/domain-0000.json", BPS[f"bps/var-{YOY_VAR}/domain-0000.json"]
+)
+BPS_PROVINCE = lands(
+    f"bps/var-{YOY_VAR}/domain-3400.json", BPS[f"bps/var-{YOY_VAR}/domain-3400.json"]
+)
+
+SEQUENCES = {
+    "exports, a resubmission and a correction": [
+        [JATIM, DIY],
+        [SHOP_EXPORT],
+        [NEW_EXPORT, ESMART_EXPORT],
+        [RESUBMISSION],
+        [CORRECTION],
+        [ESMART_RESEND],
+    ],
+    "a province resubmits its registry, then BPS releases": [
+        [JATIM, SHOP_EXPORT, NEW_EXPORT, ESMART_EXPORT],
+        [JATIM_AGAIN],
+        [BPS_RELEASE],
+        [BPS_PROVINCE, CORRECTION],
+        [DIY],
+    ],
+}
+
+
+def marts_contents(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every marts.* table's rows in a canonical order, without the clock columns."""
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        contents = {}
+        for table in tables:
+            columns = [
+                f'"{name}"'
+                for (name,) in con.execute(
+                    "select column_name from duckdb_columns() "
+                    "where schema_name = 'marts' and table_name = ? order by column_index",
+                    [table],
+                ).fetchall()
+                if not name.endswith(CLOCK_COLUMN_SUFFIX)
+            ]
+            query = f"select {', '.join(columns)} from marts.{table} order by all"
+            contents[table] = con.execute(query).fetchall()
+        return contents
+    finally:
+        con.close()
+
+
+def full_rebuild(settings: Settings, root: Path) -> Path:
+    """The marts of a ``--force`` build on a copy of the lake, which keeps this lake's publish
+    log (and so its state) as the incremental builds left it."""
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(settings.lake, root / "lake")
+    rebuilt = settings.model_copy(
+        update={"lake": str(root / "lake"), "warehouse": str(root / "warehouse" / "sentra.duckdb")}
+    )
+    return build_and_publish(rebuilt, "full", force=True).warehouse
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES.values(), ids=list(SEQUENCES))
+def test_every_incremental_build_equals_a_full_rebuild(
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    sequence: list[list[Event]],
+) -> None:
+    caplog.set_level(logging.INFO, logger="pipelines.marts.incremental")
+    for step, events in enumerate(sequence):
+        for event in events:
+            event(settings)
+        Ingestor(settings).run()
+        caplog.clear()
+
+        build_and_publish(settings, f"step-{step}")
+
+        assert ("incremental build" in caplog.text) == (step > 0), caplog.text
+        incremental = marts_contents(settings.warehouse_path)
+        assert incremental == marts_contents(full_rebuild(settings, tmp_path / "full"))
+        assert incremental["fct_marketplace_sales_monthly"] or step == 0
+
+
+def test_the_events_move_the_marts(settings: Settings) -> None:
+    """The corrections above do change the marts, so the equality is not vacuous."""
+    for event in (JATIM, SHOP_EXPORT, ESMART_EXPORT):
+        event(settings)
+    Ingestor(settings).run()
+    build_and_publish(settings, "before")
+    before = marts_contents(settings.warehouse_path)
+    for event in (CORRECTION, ESMART_RESEND, JATIM_AGAIN):
+        event(settings)
+    Ingestor(settings).run()
+    build_and_publish(settings, "after")
+    after = marts_contents(settings.warehouse_path)
+
+    def net_sales(contents: dict[str, list[tuple[Any, ...]]]) -> dict[tuple[Any, ...], int]:
+        return {row[:6]: row[13] for row in contents["fct_marketplace_sales_monthly"]}
+
+    rohani, dinoyo = "SIKM-3507-0001", "SIKM-3507-0002"
+    lowered = {
+        key[0]: (net_sales(before)[key], net)
+        for key, net in net_sales(after).items()
+        if key in net_sales(before) and net < net_sales(before)[key]
+    }
+    # Rohani's June line returned after all, Dinoyo's line resent with a lower amount.
+    assert set(lowered) == {rohani, dinoyo}, lowered
+    assert [row[1] for row in before["marketplace_unmatched_sellers"]] == ["toko_baru"]
+    assert after["marketplace_unmatched_sellers"] == []  # now a member's shop
+
+
+def test_a_build_falls_back_to_a_full_one_and_says_why(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pipelines.marts.incremental")
+    exports = iter(range(100))
+
+    def build_after_new_export(settings: Settings, **options: Any) -> str:
+        lines = shopee_lines(2, start_row=10 * next(exports))
+        settings.landing_store.write_bytes(f"{SHOP}/{lines[0][0]}.csv", shopee_csv(lines))
+        Ingestor(settings).run()
+        caplog.clear()
+        build_and_publish(settings, "run", **options)
+        return caplog.text
+
+    JATIM(settings)
+    assert "full build: no state from a previous build" in build_after_new_export(settings)
+    assert "incremental build: 1 exports carried, 1 new" in build_after_new_export(settings)
+    assert "full build: --force asks for a full rebuild" in build_after_new_export(
+        settings, force=True
+    )
+
+    state = state_path(settings.warehouse_path)
+    state.write_bytes(b"not a database")
+    assert "cannot be read" in build_after_new_export(settings)
+    state.unlink()
+    assert "no state from a previous build" in build_after_new_export(settings)
+
+    elsewhere = settings.model_copy(update={"warehouse": str(tmp_path / "other" / "m.duckdb")})
+    build_after_new_export(elsewhere)  # another warehouse publishes from the same lake
+    assert "but the published version is" in build_after_new_export(settings)
+
+    changed_sql = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir, changed_sql)
+    model = changed_sql / "marts" / "dim_region.sql"
+    model.write_text(model.read_text() + "\n-- a changed model\n")
+    changed = settings.model_copy(update={"sql_dir": changed_sql})
+    assert "models, macros, configuration or settings changed" in build_after_new_export(changed)
+    assert "incremental build" in build_after_new_export(changed)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,14 @@ class FileOutcome:
     """For a failed or parked file: how many times in a row its ingest has failed."""
 
 
+@dataclass(frozen=True)
+class PendingPage:
+    """A Data Docs page whose key is recorded and whose rendering waits for the run's end."""
+
+    key: str
+    gx_result: Any
+
+
 @dataclass
 class IngestSummary:
     run_id: str
@@ -93,6 +102,8 @@ class Ingestor:
             self.lake, self.ledger, timedelta(seconds=settings.claim_lease_seconds)
         )
         self._validator: Validator | None = None
+        self._pending_pages: list[PendingPage] = []
+        self._data_docs_depth = 0
 
     @property
     def validator(self) -> Validator:
@@ -122,14 +133,34 @@ class Ingestor:
     def run(
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> IngestSummary:
-        summary = self.ingest_objects(keys, progress)
-        if any(outcome.data_docs for outcome in summary.outcomes):
-            self.refresh_data_docs_index()
-        return summary
+        with self.data_docs_rendered_after():
+            return self.ingest_objects(keys, progress)
 
-    def refresh_data_docs_index(self) -> None:
-        from pipelines.quality.data_docs import write_index
+    @contextmanager
+    def data_docs_rendered_after(self) -> Iterator[None]:
+        """Render the Data Docs pages of the files settled inside, once, when the outermost exits.
 
+        Pages are a view of results already recorded: rendering them between files would put
+        GX's page renderer on every file's path. A file's ledger record and outcome name its
+        pages' keys when it settles; the pages and the index exist once this block ends.
+        """
+        self._data_docs_depth += 1
+        try:
+            yield
+        finally:
+            self._data_docs_depth -= 1
+            if not self._data_docs_depth and self._pending_pages:
+                self.render_pending_data_docs()
+
+    def render_pending_data_docs(self) -> None:
+        from pipelines.quality.data_docs import write_index, write_validation_page
+
+        pending, self._pending_pages = self._pending_pages, []
+        for page in pending:
+            try:
+                write_validation_page(self.lake, page.key, page.gx_result)
+            except Exception:  # the pages are a view; never lose a run's outcome over them
+                log.exception("could not render the Data Docs page %s", page.key)
         names = {record.sha256: record.original_name for record in self.ledger.latest_records()}
         try:
             write_index(self.lake, names)
@@ -159,6 +190,10 @@ class Ingestor:
 
     def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
         """Ingest files a feed fetched itself (BPS) like landed ones; known content is skipped."""
+        with self.data_docs_rendered_after():
+            return self.ingest_items(files)
+
+    def ingest_items(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         settled = self.ledger.settled_sha256s()
         for item in files:
@@ -191,7 +226,8 @@ class Ingestor:
                 size=record.size,
                 landed_at=datetime.fromisoformat(record.landed_at),
             )
-            return self.ingest_file(landed, settled=set(), replay=True)
+            with self.data_docs_rendered_after():
+                return self.ingest_file(landed, settled=set(), replay=True)
 
     def new_report(self, landed: LandedFile) -> QuarantineReport:
         """An empty quarantine report for a file of this run, for a feed handler to fill in."""
@@ -208,7 +244,7 @@ class Ingestor:
         self, obj: StoredObject, settled: set[str], *, replay: bool = False
     ) -> FileOutcome:
         source = obj.key.split("/", 1)[0]
-        with self.landing.local_copy(obj.key) as path:
+        with self.data_docs_rendered_after(), self.landing.local_copy(obj.key) as path:
             landed = LandedFile(
                 key=obj.key,
                 source=source,
@@ -236,6 +272,8 @@ class Ingestor:
         claim = self.claims.take(landed.source, sha256, self.run_id, position)
         if isinstance(claim, HeldElsewhere):
             return self.left_to(landed, claim)
+        # GX's import overlaps the raw copy and the conversion instead of following them.
+        self.validator.warm_up()
         received_at = landed.received_at
         raw_key = layout.raw_key(landed.source, sha256, landed.name)
         try:
@@ -326,17 +364,17 @@ class Ingestor:
         )
 
     def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
-        from pipelines.quality.data_docs import write_validation_pages
-
-        try:
-            return tuple(
-                write_validation_pages(
-                    self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
-                )
+        """The keys of the file's Data Docs pages, queued to be rendered when the run ends."""
+        pages = [
+            PendingPage(
+                layout.data_docs_page_key(landed.source, landed.sha256, self.run_id, outcome.suite),
+                outcome.gx_result,
             )
-        except Exception:  # the pages are a view; never lose a file's outcome over them
-            log.exception("could not render Data Docs for %s", landed.key)
-            return ()
+            for outcome in result.outcomes
+            if outcome.gx_result is not None
+        ]
+        self._pending_pages += pages
+        return tuple(page.key for page in pages)
 
     def publish(
         self,

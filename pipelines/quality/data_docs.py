@@ -1,5 +1,8 @@
 """Great Expectations Data Docs: one page per validated batch, rendered by GX, kept in the lake.
 
+The ingest renders a run's pages once, after its files have settled (``Ingestor.run``), so
+GX's page renderer is never on a file's own path.
+
 Pages live at ``docs/validation/<source>/<sha256>/<run_id>/<suite>.html`` beside an index
 (``docs/index.html``) that lists every page, newest first. The index is derived from the listing
 and rewritten after each ingest, so it can always be rebuilt.
@@ -13,38 +16,24 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.lake import layout
 
 if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
-    from pipelines.quality.validation import ValidationOutcome
 
 log = logging.getLogger(__name__)
 
 
-def write_validation_pages(
-    lake_store: Storage,
-    source: str,
-    sha256: str,
-    run_id: str,
-    outcomes: list[ValidationOutcome],
-) -> list[str]:
-    """Render each outcome's GX result as a Data Docs page; returns the pages' keys."""
+def write_validation_page(lake_store: Storage, key: str, gx_result: Any) -> None:
+    """Render one GX validation result as its Data Docs page at ``key``."""
     from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
     from great_expectations.render.view.view import DefaultJinjaPageView
 
-    keys = []
-    for outcome in outcomes:
-        if outcome.gx_result is None:
-            continue
-        document = ValidationResultsPageRenderer().render(outcome.gx_result)
-        page: str = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
-        key = layout.data_docs_page_key(source, sha256, run_id, outcome.suite)
-        lake_store.write_bytes(key, page.encode("utf-8"))
-        keys.append(key)
-    return keys
+    document = ValidationResultsPageRenderer().render(gx_result)
+    page: str = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
+    lake_store.write_bytes(key, page.encode("utf-8"))
 
 
 def write_index(lake_store: Storage, names: dict[str, str]) -> str:

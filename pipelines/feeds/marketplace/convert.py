@@ -206,9 +206,11 @@ def conversion_connection(
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.execute("set temp_directory = ?", [str(Path(tempfile.gettempdir()) / "sentra-duckdb")])
         con.execute(read_sql(context.sql_dir, "macros"))
-        con.register("order_statuses", status_vocabulary())
+        # Two plain lists bound as parameters: registering a table would import pandas and
+        # pyarrow for a vocabulary of a few dozen spellings.
+        spellings, statuses = status_vocabulary()
         con.execute(
-            "set variable statuses = (select map(list(spelling), list(status)) from order_statuses)"
+            "set variable statuses = map(?::varchar[], ?::varchar[])", [spellings, statuses]
         )
         # Through a lambda: DuckDB evaluates the callable's annotations, which name pyarrow.
         con.create_function(
@@ -275,20 +277,15 @@ def read_sql(sql_dir: Path, name: str) -> str:
 
 
 @functools.cache
-def status_vocabulary() -> pa.Table:
-    import pyarrow as pa
-
+def status_vocabulary() -> tuple[list[str], list[str]]:
+    """(spellings, statuses) of the status vocabulary: trimmed, case-folded spellings."""
     text = resources.files("pipelines.reference").joinpath("marketplace_statuses.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
     unknown = {row["status"] for row in rows} - set(STATUSES)
     if unknown:
         raise ValueError(f"marketplace_statuses.csv: unknown statuses {sorted(unknown)}")
-    return pa.table(
-        {
-            "spelling": [" ".join(row["spelling"].casefold().split()) for row in rows],
-            "status": [row["status"] for row in rows],
-        }
-    )
+    spellings = [" ".join(row["spelling"].casefold().split()) for row in rows]
+    return spellings, [row["status"] for row in rows]
 
 
 def run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple[Any, ...]]:

@@ -213,7 +213,7 @@ class Validator:
                 name=name,
                 connection_string=f"duckdb:///{database}",
                 # GX only reads; no extension is ever fetched from the internet.
-                kwargs={"connect_args": {"read_only": True, "config": DUCKDB_OFFLINE}},
+                kwargs={"connect_args": {"read_only": True, "config": duckdb_validation_config()}},
             )
             try:
                 asset = datasource.add_table_asset(name="parquet", table_name=PARQUET_VIEW)
@@ -271,6 +271,22 @@ DUCKDB_OFFLINE: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+
+
+# The exact uniqueness check over a whole export is a hash table of every order line id: without
+# a limit DuckDB grows it (and its Parquet buffers) towards 80% of the machine, nearly 1 GiB at
+# 5 million lines. Held to this, it spills to disk instead and the ingest's memory stays flat.
+VALIDATION_MEMORY_LIMIT = "512MB"
+
+
+def duckdb_validation_config() -> dict[str, str | bool | int | float | list[str]]:
+    """The offline settings, plus a memory limit and a spill folder for GX's queries."""
+    spill = Path(tempfile.gettempdir()) / "sentra-duckdb"
+    return {
+        **DUCKDB_OFFLINE,
+        "memory_limit": VALIDATION_MEMORY_LIMIT,
+        "temp_directory": str(spill),
+    }
 
 
 def create_parquet_view(database: Path, parquet: Path) -> None:

@@ -12,7 +12,7 @@ from pipelines.lake.ledger import Ledger
 from pipelines.marts.publish import build_and_publish
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
-from pipelines.platform.storage import Storage
+from pipelines.platform.storage import LocalStorage, Storage
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 
@@ -199,3 +199,25 @@ def test_data_docs_are_rendered_once_after_the_run_and_resolve(
             assert "Great Expectations" in Path(page).read_text(encoding="utf-8")
     index = settings.lake_store.read_bytes("docs/index.html").decode()
     assert "registry/diy/sentra.csv" in index and "registry/jatim.xlsx" in index
+
+
+def test_nothing_is_published_when_the_raw_copy_fails(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    land(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
+    upload = LocalStorage.upload_file
+
+    def raw_copy_fails(store: LocalStorage, path: Path, key: str) -> None:
+        if key.startswith("raw/"):
+            raise OSError("raw store full")
+        upload(store, path, key)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalStorage, "upload_file", raw_copy_fails)
+        [failed] = Ingestor(settings).run().outcomes
+
+    # The file was converted and validated meanwhile, but nothing went out without its bytes.
+    assert failed.status == "failed" and "raw store full" in failed.message
+    assert not settings.lake_store.list("clean/") and not settings.lake_store.list("raw/")
+    [retried] = Ingestor(settings).run().outcomes
+    assert retried.status == "ingested" and settings.lake_store.list("raw/")

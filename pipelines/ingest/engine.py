@@ -368,7 +368,7 @@ class Ingestor:
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
     ) -> FileOutcome:
         """Publish, publish without the bad rows, or quarantine, by the source's policy."""
-        result = dataclasses.replace(result, data_docs=self.render_data_docs(landed, result))
+        result = dataclasses.replace(result, data_docs=self.queue_data_docs(landed, result))
         report = result.report
         if report is None:
             return self.publish(landed, received_at, raw_key, result, frozenset())
@@ -385,7 +385,7 @@ class Ingestor:
             landed, received_at, raw_key, result, frozenset(report.located_rows())
         )
 
-    def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
+    def queue_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
         """The keys of the file's Data Docs pages, queued to be rendered when the run ends."""
         pages = [
             PendingPage(

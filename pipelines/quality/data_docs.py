@@ -14,6 +14,7 @@ data never reaches validation).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from typing import TYPE_CHECKING, Any
@@ -28,12 +29,23 @@ log = logging.getLogger(__name__)
 
 def write_validation_page(lake_store: Storage, key: str, gx_result: Any) -> None:
     """Render one GX validation result as its Data Docs page at ``key``."""
+    renderer, view = page_renderer()
+    page: str = view.render(renderer.render(gx_result))
+    lake_store.write_bytes(key, page.encode("utf-8"))
+
+
+@functools.cache
+def page_renderer() -> tuple[Any, Any]:
+    """GX's page renderer and Jinja view, built once per process.
+
+    The view owns a Jinja environment that compiles GX's templates on first use and keeps them:
+    a new view per page recompiled them every time, half of a page's cost (0.33 s per page
+    profiled on 40 national exports).
+    """
     from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
     from great_expectations.render.view.view import DefaultJinjaPageView
 
-    document = ValidationResultsPageRenderer().render(gx_result)
-    page: str = DefaultJinjaPageView().render(document)  # type: ignore[no-untyped-call]
-    lake_store.write_bytes(key, page.encode("utf-8"))
+    return ValidationResultsPageRenderer(), DefaultJinjaPageView()
 
 
 def write_index(lake_store: Storage, names: dict[str, str]) -> str:

@@ -61,10 +61,15 @@ def generate(lines: int, out: Path, seed: int) -> None:
 
 def plain(path: Path, target: Path) -> int:
     """The plain DuckDB conversion: the layout's non-personal columns, natively typed."""
+    return plain_export(f"{SHOP}/export.csv", path, target)
+
+
+def plain_export(key: str, path: Path, target: Path) -> int:
+    """The plain conversion of the export landed at ``key`` (its folder may name the shop)."""
     from pipelines.feeds.marketplace.layouts import PERSONAL_FIELDS, recognise_export
     from pipelines.platform.duckdb import connect
 
-    export = recognise_export(f"{SHOP}/export.csv", path)
+    export = recognise_export(key, path)
     wanted = {
         name: source for name, source in export.sources.items() if name not in PERSONAL_FIELDS
     }

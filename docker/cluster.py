@@ -50,6 +50,7 @@ POSTGRES_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin"))
 WORKER_NAME_VARIABLE = "SENTRA_CLUSTER_WORKER"
 WORKER_HOSTNAME_CALLABLE = "docker.cluster.worker_hostname"
 CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
+WORKER_PRELOAD = "pipelines.quality.worker_preload"
 BUCKET = "sentra"
 LANDING_PREFIX = "landing"
 # moto accepts any credentials; these never leave 127.0.0.1.
@@ -589,6 +590,8 @@ def running_cluster(
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
                 + sqlalchemy_url(dsn, "postgresql+psycopg2"),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+                # Workers import GX once before forking task processes (see the module).
+                "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"imports": [WORKER_PRELOAD]}),
                 # Every component encrypts connections and signs task tokens with the same keys.
                 "AIRFLOW__CORE__FERNET_KEY": fernet_key(),
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),

@@ -167,7 +167,7 @@ def build_flow(settings: Settings, result: BuildResult) -> DataFlow:
         return DataFlow()
     inputs = [
         clean_dataset_uri(settings, dataset)
-        for dataset, keys in clean_inputs(settings).items()
+        for dataset, keys in clean_inputs(settings)[0].items()
         if keys
     ]
     tables = sorted(result.record.row_counts)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,6 +67,14 @@ class FileOutcome:
     """For a failed or parked file: how many times in a row its ingest has failed."""
 
 
+@dataclass(frozen=True)
+class PendingPage:
+    """A Data Docs page whose key is recorded and whose rendering waits for the run's end."""
+
+    key: str
+    gx_result: Any
+
+
 @dataclass
 class IngestSummary:
     run_id: str
@@ -93,6 +103,8 @@ class Ingestor:
             self.lake, self.ledger, timedelta(seconds=settings.claim_lease_seconds)
         )
         self._validator: Validator | None = None
+        self._pending_pages: list[PendingPage] = []
+        self._data_docs_depth = 0
 
     @property
     def validator(self) -> Validator:
@@ -122,29 +134,51 @@ class Ingestor:
     def run(
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> IngestSummary:
-        summary = self.ingest_objects(keys, progress)
-        try:
-            if any(o.data_docs for o in summary.outcomes) or self.data_docs_index_stale():
-                self.refresh_data_docs_index()
-        except StorageError as error:  # the index is derived: the next run rewrites it
-            log.error("could not rewrite the Data Docs index: %s", error)
-        return summary
+        with self.data_docs_rendered_after():
+            return self.ingest_objects(keys, progress)
 
-    def data_docs_index_stale(self) -> bool:
-        """True when pages are newer than the index: a run died, or failed, before rewriting it."""
-        docs = self.lake.list(f"{layout.DATA_DOCS}/")
-        pages = [obj.modified for obj in docs if obj.key != layout.DATA_DOCS_INDEX]
-        index = [obj.modified for obj in docs if obj.key == layout.DATA_DOCS_INDEX]
-        return bool(pages) and (not index or index[0] < max(pages))
+    @contextmanager
+    def data_docs_rendered_after(self) -> Iterator[None]:
+        """Render the Data Docs pages of the files settled inside, once, when the outermost ends.
+
+        Pages are a view of validation results already kept with each file: rendering them
+        between files would put GX's page renderer on every file's path. A block that raises
+        renders nothing; its pages are rendered from the kept results by the next run.
+        """
+        self._data_docs_depth += 1
+        try:
+            yield
+        finally:
+            self._data_docs_depth -= 1
+        if not self._data_docs_depth:
+            self.render_data_docs()
+
+    def render_data_docs(self) -> None:
+        """Render this run's pages and any an earlier run left unrendered, then the index.
+
+        Rendering errors are logged, never a file's outcome: the results are kept, so the next
+        run renders what is still missing.
+        """
+        from pipelines.quality.data_docs import write_page_from_result, write_validation_page
+
+        pending, self._pending_pages = self._pending_pages, []
+        try:
+            for page in pending:
+                write_validation_page(self.lake, page.key, page.gx_result)
+            docs = {obj.key: obj.modified for obj in self.lake.list(f"{layout.DATA_DOCS}/")}
+            missing = unrendered_pages(docs)
+            for page_key in missing:
+                write_page_from_result(self.lake, layout.validation_result_key(page_key))
+            if pending or missing or index_stale(docs):
+                self.refresh_data_docs_index()
+        except Exception:  # the pages are a view; never lose a run's outcome over them
+            log.exception("could not render the Data Docs; the next ingest renders them")
 
     def refresh_data_docs_index(self) -> None:
         from pipelines.quality.data_docs import write_index
 
         names = {record.sha256: record.original_name for record in self.ledger.latest_records()}
-        try:
-            write_index(self.lake, names)
-        except Exception:  # the index is derived and rebuilt by the next run
-            log.exception("could not rewrite the Data Docs index")
+        write_index(self.lake, names)
 
     def ingest_objects(
         self, keys: Sequence[str] | None, progress: ProgressCallback | None
@@ -169,6 +203,10 @@ class Ingestor:
 
     def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
         """Ingest files a feed fetched itself (BPS) like landed ones; known content is skipped."""
+        with self.data_docs_rendered_after():
+            return self.ingest_items(files)
+
+    def ingest_items(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         settled = self.ledger.settled_sha256s()
         for item in files:
@@ -201,7 +239,8 @@ class Ingestor:
                 size=record.size,
                 landed_at=datetime.fromisoformat(record.landed_at),
             )
-            return self.ingest_file(landed, settled=set(), replay=True)
+            with self.data_docs_rendered_after():
+                return self.ingest_file(landed, settled=set(), replay=True)
 
     def new_report(self, landed: LandedFile) -> QuarantineReport:
         """An empty quarantine report for a file of this run, for a feed handler to fill in."""
@@ -218,7 +257,7 @@ class Ingestor:
         self, obj: StoredObject, settled: set[str], *, replay: bool = False
     ) -> FileOutcome:
         source = obj.key.split("/", 1)[0]
-        with self.landing.local_copy(obj.key) as path:
+        with self.data_docs_rendered_after(), self.landing.local_copy(obj.key) as path:
             landed = LandedFile(
                 key=obj.key,
                 source=source,
@@ -250,13 +289,12 @@ class Ingestor:
             return FileOutcome(landed.key, sha256, "failed", message, source=landed.source)
         if isinstance(claim, HeldElsewhere):
             return self.left_to(landed, claim)
+        # GX's import overlaps the raw copy and the conversion instead of following them.
+        self.validator.warm_up()
         received_at = landed.received_at
         raw_key = layout.raw_key(landed.source, sha256, landed.name)
         try:
-            if not self.lake.exists(raw_key):
-                # Content-addressed: a concurrent writer can only write the same bytes.
-                self.lake.upload_file(landed.path, raw_key)
-            result = self.process(landed)
+            result = self.process_while_copying(landed, raw_key)
             try:
                 return self.settle(landed, received_at, raw_key, result)
             finally:
@@ -319,6 +357,30 @@ class Ingestor:
             landed.key, landed.sha256, "failed", message, source=landed.source, attempt=attempt
         )
 
+    def process_while_copying(self, landed: LandedFile, raw_key: str) -> FeedResult:
+        """Process the file while its raw copy is written; both are done when this returns.
+
+        The copy is the kernel's (sendfile) or boto3's, and the conversion DuckDB's: neither
+        holds the GIL, so on two cores the copy no longer adds to the file's time. Nothing is
+        published before the raw copy is complete, so a crash still never leaves clean rows
+        without the bytes they came from.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentra-raw-copy") as pool:
+            copying = pool.submit(self.keep_raw_copy, landed.path, raw_key)
+            result = self.process(landed)
+            try:
+                copying.result()
+            except BaseException:
+                for path in result.files.values():
+                    path.unlink(missing_ok=True)
+                raise
+        return result
+
+    def keep_raw_copy(self, path: Path, raw_key: str) -> None:
+        if not self.lake.exists(raw_key):
+            # Content-addressed: a concurrent writer can only write the same bytes.
+            self.lake.upload_file(path, raw_key)
+
     def process(self, landed: LandedFile) -> FeedResult:
         return FEEDS[landed.source].process(self.feed_context(landed), landed)
 
@@ -337,7 +399,7 @@ class Ingestor:
         self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
     ) -> FileOutcome:
         """Publish, publish without the bad rows, or quarantine, by the source's policy."""
-        result = dataclasses.replace(result, data_docs=self.render_data_docs(landed, result))
+        result = dataclasses.replace(result, data_docs=self.queue_data_docs(landed, result))
         report = result.report
         if report is None:
             return self.publish(landed, received_at, raw_key, result, frozenset())
@@ -354,20 +416,24 @@ class Ingestor:
             landed, received_at, raw_key, result, frozenset(report.located_rows())
         )
 
-    def render_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
-        from pipelines.quality.data_docs import write_validation_pages
+    def queue_data_docs(self, landed: LandedFile, result: FeedResult) -> tuple[str, ...]:
+        """The keys of the file's Data Docs pages, queued to be rendered when the run ends."""
+        from pipelines.quality.data_docs import write_validation_result
 
-        try:
-            return tuple(
-                write_validation_pages(
-                    self.lake, landed.source, landed.sha256, self.run_id, result.outcomes
-                )
+        pages = [
+            PendingPage(
+                layout.data_docs_page_key(landed.source, landed.sha256, self.run_id, outcome.suite),
+                outcome.gx_result,
             )
-        except StorageError:
-            raise  # the lake failed, not the rendering: the file is retried with its pages
-        except Exception:  # the pages are a view; never lose a file's outcome over them
-            log.exception("could not render Data Docs for %s", landed.key)
-            return ()
+            for outcome in result.outcomes
+            if outcome.gx_result is not None
+        ]
+        for page in pages:
+            # Kept with the file (a lake error fails it, retried whole): the page is rendered
+            # from it at the run's end, or by the next run if this one does not get there.
+            write_validation_result(self.lake, page.key, page.gx_result)
+        self._pending_pages += pages
+        return tuple(page.key for page in pages)
 
     def publish(
         self,
@@ -571,3 +637,16 @@ def copy_rows(
         return int(written[0]) if written else 0
     finally:
         con.close()
+
+
+def unrendered_pages(docs: Mapping[str, datetime]) -> list[str]:
+    """Pages whose validation result was kept with its file but which no run has rendered."""
+    results = (key for key in docs if key.startswith(layout.DATA_DOCS_RESULTS))
+    return sorted(page for page in map(layout.data_docs_page_for, results) if page not in docs)
+
+
+def index_stale(docs: Mapping[str, datetime]) -> bool:
+    """True when pages are newer than the index: a run died, or failed, before rewriting it."""
+    pages = [modified for key, modified in docs.items() if key.startswith(layout.DATA_DOCS_PAGES)]
+    index = docs.get(layout.DATA_DOCS_INDEX)
+    return bool(pages) and (index is None or index < max(pages))

@@ -24,6 +24,8 @@ CLAIMS = "claims"
 DATA_DOCS = "docs"
 DATA_DOCS_PAGES = f"{DATA_DOCS}/validation/"
 DATA_DOCS_INDEX = f"{DATA_DOCS}/index.html"
+# GX's validation results as JSON, written with the file: the pages are rendered from them.
+DATA_DOCS_RESULTS = f"{DATA_DOCS}/results/"
 
 
 def raw_key(source: str, sha256: str, original_name: str) -> str:
@@ -63,6 +65,17 @@ def sha256_from_clean_key(key: str) -> str:
 
 def data_docs_page_key(source: str, sha256: str, run_id: str, suite: str) -> str:
     return f"{DATA_DOCS_PAGES}{source}/{sha256}/{run_id}/{suite}.html"
+
+
+def validation_result_key(page_key: str) -> str:
+    """Where the GX validation result that a Data Docs page is rendered from is kept."""
+    relative = page_key.removeprefix(DATA_DOCS_PAGES).removesuffix(".html")
+    return f"{DATA_DOCS_RESULTS}{relative}.json"
+
+
+def data_docs_page_for(result_key: str) -> str:
+    relative = result_key.removeprefix(DATA_DOCS_RESULTS).removesuffix(".json")
+    return f"{DATA_DOCS_PAGES}{relative}.html"
 
 
 def claim_key(source: str, sha256: str, settlement: int, attempt: int) -> str:

@@ -17,12 +17,10 @@ is current, and holding only exports that are still ingested as they were. Anyth
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.platform.duckdb import connect, sql_string
+from pipelines.platform.locks import host_lock
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,16 +76,9 @@ def one_build_at_a_time(warehouse: Path) -> Iterator[None]:
     """One build at a time per warehouse on this host: the state is read, updated and renamed
     by one build only, and the published file and its Parquet exports swapped in by builds
     that follow each other always come from one version (the later one wins)."""
-    # In the temp folder, not beside the file: BI users see only the marts in that folder. A
-    # local warehouse serves one host; on S3 each host keeps its own state (see plan_state).
-    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
-    lock = Path(tempfile.gettempdir()) / f"sentra-build-{digest}.lock"
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    # On S3 each host keeps its own state (see plan_state).
+    with host_lock("build", warehouse):
+        yield
 
 
 def plan_state(

@@ -6,6 +6,8 @@ internet, and the wheel links parquet, json and icu statically.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,15 @@ def connect(
     if storage_version:
         config["storage_compatibility_version"] = storage_version
     return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+def process_spill_folder() -> Path:
+    """This process's own DuckDB spill folder for the ingest's conversion and validation.
+
+    DuckDB names its spill files alike in every process, so two ingests spilling into one
+    folder (two Airflow workers on a host) would overwrite each other's blocks.
+    """
+    return Path(tempfile.gettempdir()) / "sentra-duckdb" / f"ingest-{os.getpid()}"
 
 
 def quote_identifier(name: str) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pipelines.platform.duckdb import process_spill_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,10 +101,18 @@ class ValidationOutcome:
 
 
 class Validator:
-    """Runs the suites in ``expectations/`` against pandas batches through GX Core."""
+    """Runs the suites in ``expectations/`` against pandas batches through GX Core.
+
+    One validator per process holds GX's context and each suite, built once: a run of many small
+    files pays GX's import and set-up once, not per file.
+    """
 
     def __init__(self, expectations_dir: Path) -> None:
         self.expectations_dir = expectations_dir
+        self._context_lock = threading.Lock()
+        self._gx_context: Any = None
+        self._warm_up: threading.Thread | None = None
+        self._suites: dict[str, tuple[Any, dict[str, int]]] = {}
 
     def suite_definition(self, suite_name: str) -> dict[str, Any]:
         path = self.expectations_dir / f"{suite_name}.json"
@@ -113,22 +124,50 @@ class Validator:
             ) from error
         return definition
 
-    @cached_property
-    def _context(self) -> Any:
-        # Anonymous usage statistics would try the network; our machines have none.
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+    def warm_up(self) -> None:
+        """Start importing GX and building its context in a background thread.
 
-        # GX logs set-up chatter (temporary docs folders) at INFO; our log says what matters.
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        return context
+        Everything here that imports GX calls ``gx_context()`` first, which waits for the
+        warm-up: GX's circular imports, run from two threads at once, fail half-initialised.
+
+        Importing GX takes seconds of Python; the conversion a file needs first spends them in
+        DuckDB, which releases the GIL, so the two overlap. Not a daemon thread: an import cut
+        off at interpreter exit can crash the process.
+        """
+        if self._warm_up is None and self._gx_context is None:
+            self._warm_up = threading.Thread(target=self._quiet_context, name="sentra-gx-warm-up")
+            self._warm_up.start()
+
+    def _quiet_context(self) -> None:
+        try:
+            self.gx_context()
+        except Exception:  # the first real use raises it again, where it is reported
+            log.debug("warming up Great Expectations failed", exc_info=True)
+
+    def gx_context(self) -> Any:
+        with self._context_lock:  # waits for a warm-up under way
+            if self._gx_context is None:
+                self._gx_context = new_gx_context()
+            return self._gx_context
+
+    def _suite(self, suite_name: str) -> tuple[Any, dict[str, int]]:
+        """The suite as a GX object, and each check's position in the file (report order)."""
+        if suite_name not in self._suites:
+            import great_expectations as gx
+
+            definition = self.suite_definition(suite_name)
+            suite = gx.ExpectationSuite(
+                name=definition["name"], expectations=definition["expectations"]
+            )
+            checks = definition["expectations"]
+            order = {exp["meta"]["check"]: i for i, exp in enumerate(checks)}
+            self._suites[suite_name] = (suite, order)
+        return self._suites[suite_name]
 
     @cached_property
     def _batch_definition(self) -> Any:
-        asset = self._context.data_sources.add_pandas("sentra_batches").add_dataframe_asset("batch")
+        datasource = self.gx_context().data_sources.add_pandas("sentra_batches")
+        asset = datasource.add_dataframe_asset("batch")
         return asset.add_batch_definition_whole_dataframe("whole_frame")
 
     def validate(
@@ -161,11 +200,13 @@ class Validator:
         """A GX batch over a DuckDB view of ``path``, in a throwaway database and data source."""
         from pipelines.quality import gx_duckdb
 
-        gx_duckdb.apply()
         parquet = Path(path).resolve()
         if not parquet.is_file():
             raise FileNotFoundError(f"cannot validate {path}: no such Parquet file")
-        context = self._context
+        # The context first: it waits for a warm-up still importing GX, and importing parts of
+        # GX from two threads at once meets its circular imports half-initialised.
+        context = self.gx_context()
+        gx_duckdb.apply()
         name = f"parquet_{uuid.uuid4().hex}"
         with tempfile.TemporaryDirectory(prefix="sentra-validate-") as folder:
             database = Path(folder) / "batch.duckdb"
@@ -174,7 +215,7 @@ class Validator:
                 name=name,
                 connection_string=f"duckdb:///{database}",
                 # GX only reads; no extension is ever fetched from the internet.
-                kwargs={"connect_args": {"read_only": True, "config": DUCKDB_OFFLINE}},
+                kwargs={"connect_args": {"read_only": True, "config": duckdb_validation_config()}},
             )
             try:
                 asset = datasource.add_table_asset(name="parquet", table_name=PARQUET_VIEW)
@@ -194,18 +235,12 @@ class Validator:
         source: str,
         prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> ValidationOutcome:
-        import great_expectations as gx
-
-        definition = self.suite_definition(suite_name)
-        suite = gx.ExpectationSuite(
-            name=definition["name"], expectations=definition["expectations"]
-        )
+        suite, order = self._suite(suite_name)
         gx_result = batch.validate(
             suite, expectation_parameters=parameters or {}, result_format=result_format
         )
         result = gx_result.to_json_dict()
         checks = [check_result(prepare(item) if prepare else item) for item in result["results"]]
-        order = {exp["meta"]["check"]: i for i, exp in enumerate(definition["expectations"])}
         checks.sort(key=lambda check: order.get(check.check, len(order)))
         outcome = ValidationOutcome(suite=suite_name, checks=checks, gx_result=gx_result)
         log.info(
@@ -219,11 +254,61 @@ class Validator:
         return outcome
 
 
+def preload_validation() -> None:
+    """Import what validating a file and rendering its Data Docs need, in a process that forks.
+
+    Only for a parent of task processes (see ``pipelines.quality.worker_preload``); each
+    validator still builds its own GX context, which takes a fraction of a second.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # GX logs each class it registers at INFO while importing: hundreds of lines per worker.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import duckdb  # noqa: F401
+    import great_expectations  # noqa: F401
+    import pyarrow  # noqa: F401
+    from great_expectations.render.renderer.page_renderer import (  # noqa: F401
+        ValidationResultsPageRenderer,
+    )
+
+    from pipelines.quality import gx_duckdb
+
+    gx_duckdb.apply()
+
+
+def new_gx_context() -> Any:
+    """An ephemeral GX context: nothing on disk, no progress bars, no usage statistics."""
+    # Anonymous usage statistics would try the network; our machines have none.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX logs set-up chatter (temporary docs folders) at INFO; our log says what matters.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
 # DuckDB settings for validation connections: never reach for the network.
 DUCKDB_OFFLINE: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+
+
+# The exact uniqueness check over a whole export is a hash table of every order line id: without
+# a limit DuckDB grows it (and its Parquet buffers) towards 80% of the machine, nearly 1 GiB at
+# 5 million lines. Held to this, it spills to disk instead and the ingest's memory stays flat.
+VALIDATION_MEMORY_LIMIT = "512MB"
+
+
+def duckdb_validation_config() -> dict[str, str | bool | int | float | list[str]]:
+    """The offline settings, plus a memory limit and a spill folder for GX's queries."""
+    return {
+        **DUCKDB_OFFLINE,
+        "memory_limit": VALIDATION_MEMORY_LIMIT,
+        "temp_directory": str(process_spill_folder()),
+    }
 
 
 def create_parquet_view(database: Path, parquet: Path) -> None:

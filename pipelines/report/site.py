@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pipelines.marts.publish import publishing
 from pipelines.marts.release import version_prefix
+from pipelines.platform.locks import host_lock
 from pipelines.report import figures
 from pipelines.report.data import ReportData, Row, load_report_data
 
@@ -116,7 +116,7 @@ def install_site(site: Path, folder: Path, version: str) -> None:
     target = folder / version_folder(version)
     copying = folder / f"{target.name}.copying-{token}"
     # Keyed on the folder: the link itself resolves to a different version after each swap.
-    with publishing(folder):
+    with host_lock("report", folder):
         shutil.copytree(site, copying)
         copying.chmod(0o755)  # the staging folder was private; a web server may run as another user
         shutil.rmtree(target, ignore_errors=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipelines.ingest.engine import Ingestor
 from pipelines.lake.ledger import Ledger
 from pipelines.marts.publish import build_and_publish
 from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
+from pipelines.platform.storage import LocalStorage, Storage
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 
@@ -168,3 +171,53 @@ def test_ingest_and_build_on_s3(s3_settings: Settings) -> None:
     assert result.record.row_counts["dim_sentra"] == 7
     assert s3_settings.lake_store.uri.startswith("s3://")
     assert len(s3_settings.lake_store.list("ledger/")) == 2
+
+
+def test_data_docs_are_rendered_once_after_the_run_and_resolve(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.quality import data_docs
+
+    land(settings, "registry/diy/sentra.csv", registry_csv(DIY_ROWS))
+    land(settings, "registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
+    settled_before_rendering: list[int] = []
+    ledger = Ledger(settings.lake_store)
+    write_page = data_docs.write_validation_page
+
+    def watched(store: Storage, key: str, gx_result: object) -> None:
+        settled_before_rendering.append(len(ledger.latest_records()))
+        write_page(store, key, gx_result)
+
+    monkeypatch.setattr(data_docs, "write_validation_page", watched)
+    summary = Ingestor(settings).run()
+
+    # Both files settled before the first page was rendered: no page is on a file's path.
+    assert settled_before_rendering and set(settled_before_rendering) == {2}
+    for outcome in summary.outcomes:
+        assert outcome.data_docs
+        for page in outcome.data_docs:
+            assert "Great Expectations" in Path(page).read_text(encoding="utf-8")
+    index = settings.lake_store.read_bytes("docs/index.html").decode()
+    assert "registry/diy/sentra.csv" in index and "registry/jatim.xlsx" in index
+
+
+def test_nothing_is_published_when_the_raw_copy_fails(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    land(settings, "registry/diy.csv", registry_csv(DIY_ROWS))
+    upload = LocalStorage.upload_file
+
+    def raw_copy_fails(store: LocalStorage, path: Path, key: str) -> None:
+        if key.startswith("raw/"):
+            raise OSError("raw store full")
+        upload(store, path, key)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalStorage, "upload_file", raw_copy_fails)
+        [failed] = Ingestor(settings).run().outcomes
+
+    # The file was converted and validated meanwhile, but nothing went out without its bytes.
+    assert failed.status == "failed" and "raw store full" in failed.message
+    assert not settings.lake_store.list("clean/") and not settings.lake_store.list("raw/")
+    [retried] = Ingestor(settings).run().outcomes
+    assert retried.status == "ingested" and settings.lake_store.list("raw/")

@@ -14,7 +14,6 @@ import pytest
 from pipelines.ingest.engine import Ingestor
 from pipelines.marts.incremental import state_path
 from pipelines.marts.publish import build_and_publish
-from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from pipelines.samples.bps import SAMPLE_TABLES, bps_sample_files
 from tests.marketplace_files import (
@@ -28,6 +27,7 @@ from tests.marketplace_files import (
     shopee_lines,
     tiktok_csv,
 )
+from tests.marts_tables import marts_contents
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 SHOP = "marketplace/shopee/keripik_rohani"
@@ -114,34 +114,6 @@ SEQUENCES = {
 }
 
 
-def marts_contents(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every marts.* table's rows in a canonical order, without the clock columns."""
-    con = connect(warehouse, read_only=True)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
-        contents = {}
-        for table in tables:
-            columns = [
-                f'"{name}"'
-                for (name,) in con.execute(
-                    "select column_name from duckdb_columns() "
-                    "where schema_name = 'marts' and table_name = ? order by column_index",
-                    [table],
-                ).fetchall()
-                if not name.endswith(CLOCK_COLUMN_SUFFIX)
-            ]
-            query = f"select {', '.join(columns)} from marts.{table} order by all"
-            contents[table] = con.execute(query).fetchall()
-        return contents
-    finally:
-        con.close()
-
-
 def full_rebuild(settings: Settings, root: Path) -> Path:
     """The marts of a ``--force`` build on a copy of the lake, which keeps this lake's publish
     log (and so its state) as the incremental builds left it."""
@@ -170,8 +142,10 @@ def test_every_incremental_build_equals_a_full_rebuild(
         build_and_publish(settings, f"step-{step}")
 
         assert ("incremental build" in caplog.text) == (step > 0), caplog.text
-        incremental = marts_contents(settings.warehouse_path)
-        assert incremental == marts_contents(full_rebuild(settings, tmp_path / "full"))
+        incremental = marts_contents(settings.warehouse_path, CLOCK_COLUMN_SUFFIX)
+        assert incremental == marts_contents(
+            full_rebuild(settings, tmp_path / "full"), CLOCK_COLUMN_SUFFIX
+        )
         assert incremental["fct_marketplace_sales_monthly"] or step == 0
 
 
@@ -181,12 +155,12 @@ def test_the_events_move_the_marts(settings: Settings) -> None:
         event(settings)
     Ingestor(settings).run()
     build_and_publish(settings, "before")
-    before = marts_contents(settings.warehouse_path)
+    before = marts_contents(settings.warehouse_path, CLOCK_COLUMN_SUFFIX)
     for event in (CORRECTION, ESMART_RESEND, JATIM_AGAIN):
         event(settings)
     Ingestor(settings).run()
     build_and_publish(settings, "after")
-    after = marts_contents(settings.warehouse_path)
+    after = marts_contents(settings.warehouse_path, CLOCK_COLUMN_SUFFIX)
 
     def net_sales(contents: dict[str, list[tuple[Any, ...]]]) -> dict[tuple[Any, ...], int]:
         return {row[:6]: row[13] for row in contents["fct_marketplace_sales_monthly"]}

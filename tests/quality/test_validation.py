@@ -247,8 +247,26 @@ def test_each_file_gets_a_throwaway_data_source(validator: Validator, tmp_path: 
     validator.validate_parquet(SUITE, path, PARAMETERS)
     validator.validate_parquet(SUITE, path, PARAMETERS)
 
-    names = [str(name) for name in validator._context.data_sources.all()]
+    names = [str(name) for name in validator.gx_context().data_sources.all()]
     assert not [name for name in names if name.startswith("parquet_")]
+
+
+def test_a_warmed_up_validator_gives_the_same_outcome_and_reuses_its_suite(
+    expectations_dir: Path, tmp_path: Path
+) -> None:
+    path = write_parquet(broken_order_lines(), tmp_path / "orders.parquet")
+    cold = Validator(expectations_dir).validate_parquet(SUITE, path, PARAMETERS)
+
+    warmed = Validator(expectations_dir)
+    warmed.warm_up()  # the first validation waits for it, never races its imports
+    first = warmed.validate_parquet(SUITE, path, PARAMETERS)
+    second = warmed.validate(SUITE, broken_order_lines(), PARAMETERS)
+
+    assert first == cold and second == cold
+    assert not cold.passed
+    # The suite and the context were built once for the validator's life.
+    assert warmed._suite(SUITE) is warmed._suite(SUITE)
+    assert warmed.gx_context() is warmed.gx_context()
 
 
 def test_gx_stays_quiet(

@@ -31,7 +31,7 @@ def assert_nothing_half_visible(settings: Settings) -> None:
         if record.status == "quarantined":
             assert record.report_key is not None and lake.exists(record.report_key), record
     committed = {key for record in records if record.status == "ingested" for key in record.outputs}
-    for keys in clean_inputs(settings).values():
+    for keys in clean_inputs(settings)[0].values():
         assert set(keys) <= committed, "a clean file without its ingested record is read"
 
 
@@ -66,7 +66,7 @@ def lake_state(settings: Settings) -> dict[str, Any]:
     }
     clean = {
         generic(key): without_clocks(lake.read_parquet([key])).to_pylist()
-        for keys in clean_inputs(settings).values()
+        for keys in clean_inputs(settings)[0].values()
         for key in keys
     }
     raw = {obj.key: lake.read_bytes(obj.key) for obj in lake.list("raw/")}

@@ -9,27 +9,10 @@ from typing import Any
 
 from pipelines.marts.publish import parquet_dir
 from pipelines.marts.release import CURRENT, current_version, fetch_current
-from pipelines.platform.duckdb import connect
 from pipelines.platform.settings import Settings
 from tests.marts.test_marts_release import published_version as database_version
+from tests.marts_tables import marts_contents
 from tests.reliability.faults import generic
-
-
-def marts(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    con = connect(path, read_only=True)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        ]
-        return {
-            table: sorted(con.execute(f'from marts."{table}"').fetchall(), key=repr)
-            for table in sorted(tables)
-        }
-    finally:
-        con.close()
 
 
 def export_version(path: Path) -> str:
@@ -58,7 +41,7 @@ def assert_readers_see_a_whole_version(settings: Settings, previous: str) -> str
     with tempfile.TemporaryDirectory(prefix="sentra-reader-") as folder:
         database = readers_copy(settings, Path(folder))
         version = database_version(database)
-        tables = marts(database)
+        tables = marts_contents(database)
         exports = database.parent / "parquet"
         for table in tables:
             tagged = export_version(exports / f"{table}.parquet")
@@ -79,7 +62,7 @@ def published_state(settings: Settings) -> dict[str, Any]:
         version = database_version(database)
         exports = sorted(database.parent.joinpath("parquet").glob("*.parquet"))
         state: dict[str, Any] = {
-            "marts": marts(database),
+            "marts": marts_contents(database),
             "exports": [path.name for path in exports],
             "exports of the version": {export_version(path) == version for path in exports},
             "publish log": sorted(

@@ -12,8 +12,8 @@ import pytest
 
 from pipelines.app import usecases
 from pipelines.ingest.engine import Ingestor
-from pipelines.marts.publish import publishing
 from pipelines.platform.duckdb import connect
+from pipelines.platform.locks import host_lock
 from pipelines.platform.settings import Settings
 from pipelines.report.site import report_location
 from pipelines.samples.landing import write_samples
@@ -47,7 +47,7 @@ def demo_marts(tmp_path_factory: pytest.TempPathFactory) -> DemoMarts:
     settings = local_settings(root)
     built = root / "version.txt"
     # One build at a time into that folder, whichever worker runs it.
-    with publishing(root):
+    with host_lock("report-demo", root):
         if not built.exists():
             write_samples(settings.landing_store, scale="demo")
             Ingestor(settings, "report-demo").run()

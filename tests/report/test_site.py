@@ -9,7 +9,8 @@ import pytest
 
 from pipelines.app import usecases
 from pipelines.ingest.engine import Ingestor
-from pipelines.platform.settings import Settings, store_for
+from pipelines.platform.settings import Settings
+from pipelines.platform.storage import open_storage
 from pipelines.report.site import (
     REPORT,
     fetch_report,
@@ -44,7 +45,7 @@ def test_a_new_version_replaces_the_report_whole_and_drops_the_old_one(tmp_path:
 def test_an_s3_report_is_uploaded_under_its_version_and_fetched_to_a_bi_host(
     s3_env: str, tmp_path: Path
 ) -> None:
-    store = store_for(f"{s3_env}/warehouse")
+    store = open_storage(f"{s3_env}/warehouse")
     upload_site(store, written_site(tmp_path / "site", "v1"), report_prefix("v1"))
 
     index = fetch_report(store, "v1", tmp_path / "bi")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pipelines.feeds.marketplace.layouts import (
     Layout,
     MarketplaceFormatError,
 )
-from pipelines.platform.duckdb import connect, escape_string
+from pipelines.platform.duckdb import connect, escape_string, process_spill_folder
 from pipelines.quality.quarantine import CellProblem
 from pipelines.reference.regions import RegionResolutionError, load_regions
 
@@ -204,11 +203,13 @@ def conversion_connection(
         # Local order times are Jakarta time, and so are the calendar dates of instants.
         con.execute("set TimeZone = 'Asia/Jakarta'; set enable_progress_bar = false")
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        con.execute("set temp_directory = ?", [str(Path(tempfile.gettempdir()) / "sentra-duckdb")])
+        con.execute("set temp_directory = ?", [str(process_spill_folder())])
         con.execute(read_sql(context.sql_dir, "macros"))
-        con.register("order_statuses", status_vocabulary())
+        # Two plain lists bound as parameters: registering a table would import pandas and
+        # pyarrow for a vocabulary of a few dozen spellings.
+        spellings, statuses = status_vocabulary()
         con.execute(
-            "set variable statuses = (select map(list(spelling), list(status)) from order_statuses)"
+            "set variable statuses = map(?::varchar[], ?::varchar[])", [spellings, statuses]
         )
         # Through a lambda: DuckDB evaluates the callable's annotations, which name pyarrow.
         con.create_function(
@@ -275,20 +276,15 @@ def read_sql(sql_dir: Path, name: str) -> str:
 
 
 @functools.cache
-def status_vocabulary() -> pa.Table:
-    import pyarrow as pa
-
+def status_vocabulary() -> tuple[list[str], list[str]]:
+    """(spellings, statuses) of the status vocabulary: trimmed, case-folded spellings."""
     text = resources.files("pipelines.reference").joinpath("marketplace_statuses.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
     unknown = {row["status"] for row in rows} - set(STATUSES)
     if unknown:
         raise ValueError(f"marketplace_statuses.csv: unknown statuses {sorted(unknown)}")
-    return pa.table(
-        {
-            "spelling": [" ".join(row["spelling"].casefold().split()) for row in rows],
-            "status": [row["status"] for row in rows],
-        }
-    )
+    spellings = [" ".join(row["spelling"].casefold().split()) for row in rows]
+    return spellings, [row["status"] for row in rows]
 
 
 def run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple[Any, ...]]:

@@ -1,0 +1,45 @@
+"""The Celery workers' preload: wired through Celery's own ``imports`` setting, GX only there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+PRELOAD = "pipelines.quality.worker_preload"
+
+
+def test_the_celery_app_imports_gx_at_worker_start_and_not_before(tmp_path: Path) -> None:
+    probe = "\n".join(
+        [
+            "import json, sys",
+            "from airflow.providers.celery.executors.celery_executor_utils import app",
+            "before = 'great_expectations' in sys.modules",
+            "app.loader.import_default_modules()  # what a starting worker does, before forking",
+            "print(json.dumps([app.conf.imports, before, 'great_expectations' in sys.modules]))",
+        ]
+    )
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"imports": [PRELOAD]}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imports, before, after = json.loads(done.stdout.strip().splitlines()[-1])
+    # The scheduler builds the same app to send tasks: it must not import GX for it.
+    assert imports == [PRELOAD] and not before and after
+
+
+def test_both_deployments_configure_the_preload() -> None:
+    from docker import cluster
+
+    compose = (PROJECT / "docker" / "compose.yaml").read_text(encoding="utf-8")
+    assert f'{{"imports": ["{PRELOAD}"]}}' in compose
+    assert cluster.WORKER_PRELOAD == PRELOAD

@@ -98,12 +98,12 @@ def link_lake(source: Path, lake: Path) -> None:
         shutil.copytree(source / folder, lake / folder, copy_function=os.link)
 
 
-def corrected(export: bytes) -> bytes:
-    """The export again, with its first completed Shopee line cancelled: a new file whose
-    lines supersede those of the original."""
-    if b",Selesai," not in export:
-        raise ValueError("the export has no completed Shopee line (',Selesai,') to correct")
-    return export.replace(b",Selesai,", b",Batal,", 1)
+def corrected(export: bytes, lines: int = 1) -> bytes:
+    """The export again, with its first ``lines`` completed Shopee lines cancelled: a new file
+    whose lines supersede those of the original."""
+    if export.count(b",Selesai,") < lines:
+        raise ValueError(f"the export has fewer than {lines} completed Shopee lines (',Selesai,')")
+    return export.replace(b",Selesai,", b",Batal,", lines)
 
 
 def sentra(*args: str) -> list[str]:
@@ -182,10 +182,10 @@ marketplace exports, {results.order_lines:,} order lines. Each path is one whole
 """
 
 
-def write_section(doc: Path, text: str) -> None:
-    """Replace the ``marts-build`` section of ``doc`` (between its markers), or append it."""
-    block = f"<!-- {SECTION} -->\n{text}<!-- /{SECTION} -->\n"
-    previous = re.compile(f"<!-- {SECTION} -->.*?<!-- /{SECTION} -->\n", re.S)
+def write_section(doc: Path, text: str, section: str = SECTION) -> None:
+    """Replace ``section`` of ``doc`` (between its markers), or append it."""
+    block = f"<!-- {section} -->\n{text}<!-- /{section} -->\n"
+    previous = re.compile(f"<!-- {section} -->.*?<!-- /{section} -->\n", re.S)
     current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     replaced, found = previous.subn(lambda _: block, current, count=1)
     doc.write_text(replaced if found else f"{current.rstrip()}\n\n{block}", encoding="utf-8")

@@ -175,7 +175,8 @@ class Ledger:
         return LedgerRecord.from_json(self._lake.read_bytes(entry.key))
 
     def latest_records(self, source: str | None = None) -> list[LedgerRecord]:
-        return [self.read(entry) for entry in self.latest_entries(source).values()]
+        keys = [entry.key for entry in self.latest_entries(source).values()]
+        return [LedgerRecord.from_json(data) for data in self._lake.read_many(keys)]
 
     def latest_metric(self, source: str, name: str) -> dict[str, Any]:
         """A per-scope metric (e.g. rows per province) as of the latest ingested file per scope."""

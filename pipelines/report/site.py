@@ -133,8 +133,9 @@ def upload_site(store: Storage, site: Path, prefix: str) -> None:
     """Upload every page and asset; the index last, as its presence means the report is whole."""
     files = sorted(path for path in site.rglob("*") if path.is_file())
     files.sort(key=lambda path: path == site / INDEX)
-    for path in files:
-        store.upload_file(path, f"{prefix}/{path.relative_to(site).as_posix()}")
+    uploads = [(path, f"{prefix}/{path.relative_to(site).as_posix()}") for path in files]
+    store.upload_many(uploads[:-1])
+    store.upload_file(*uploads[-1])
 
 
 def fetch_report(store: Storage, version: str, folder: Path) -> Path:

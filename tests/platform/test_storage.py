@@ -220,6 +220,21 @@ def test_upload_and_download_round_trip(store: Storage, tmp_path: Path) -> None:
     assert sorted(p.name for p in target.parent.iterdir()) == ["copy.bin"]
 
 
+def test_many_objects_are_uploaded_and_read_back_in_order(store: Storage, tmp_path: Path) -> None:
+    files = []
+    for number in range(40):  # more than one batch of concurrent requests
+        path = tmp_path / f"page-{number}.html"
+        path.write_bytes(f"page {number}".encode() * (number + 1))
+        files.append((path, f"report/{number:02d}.html"))
+
+    store.upload_many(files)
+    keys = [key for _, key in reversed(files)]
+
+    assert store.read_many(keys) == [path.read_bytes() for path, _ in reversed(files)]
+    with pytest.raises(FileNotFoundError, match=r"missing\.html"):
+        store.read_many([*keys, "report/missing.html"])
+
+
 # -- parquet -------------------------------------------------------------------------------
 
 

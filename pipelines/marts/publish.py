@@ -48,7 +48,13 @@ from pipelines.marts.incremental import (
     state_path,
     write_state,
 )
-from pipelines.marts.release import CURRENT, current_version, fetch_state, release
+from pipelines.marts.release import (
+    CURRENT,
+    current_version,
+    fetch_state,
+    release,
+    release_state,
+)
 from pipelines.marts.runner import Macro, Model, PythonModel, load_macros, load_models, run_models
 from pipelines.marts.schema import built_tables, load_table_specs, schema_file
 from pipelines.marts.scoring import (
@@ -167,10 +173,15 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         export_parquet(building, staging, record, settings)
         if settings.warehouse_on_s3:
             keep = settings.warehouse_versions_kept
-            release(settings.warehouse_store, building, staging, record, keep, state.path)
+            release(settings.warehouse_store, building, staging, record, keep)
         os.replace(building, settings.warehouse_path)
         publish_parquet(staging, parquet_dir(settings))
         keep_state(state, settings.warehouse_path)
+        if settings.warehouse_on_s3:
+            # Before the publish record: a crash here is rebuilt by the next build.
+            release_state(
+                settings.warehouse_store, record.version, state_path(settings.warehouse_path)
+            )
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)

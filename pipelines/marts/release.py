@@ -53,17 +53,12 @@ def release(
     parquet: Path,
     record: PublishRecord,
     keep: int,
-    state: Path | None = None,
 ) -> CurrentVersion:
-    """Upload one built version (with the ``state`` its next build carries forward, so any
-    worker can build incrementally on it), move the pointer to it, then drop versions beyond
-    ``keep``."""
+    """Upload one built version, move the pointer to it, then drop versions beyond ``keep``."""
     prefix = version_prefix(record.version)
     exports = sorted(parquet.glob("*.parquet"))
     for path in exports:
         store.upload_file(path, f"{prefix}/{PARQUET}/{path.name}")
-    if state is not None:
-        store.upload_file(state, f"{prefix}/{STATE}")
     # The database last among the version's files: its presence means the version is whole.
     store.upload_file(database, f"{prefix}/{DATABASE}")
     current = CurrentVersion(
@@ -130,6 +125,14 @@ def fetch_current(store: Storage, target: Path, with_parquet: bool = False) -> C
         for key in current.parquet:
             replace_with_download(store, key, target.parent / PARQUET / PurePosixPath(key).name)
     return current
+
+
+def release_state(store: Storage, version: str, state: Path) -> None:
+    """Upload the state a published version's next build carries forward, so any worker can
+    build incrementally on it. After the pointer, not before: its hundreds of MB at national
+    scale are not on the path to readers; a worker that builds before it is there (or after a
+    crash before it) finds none and makes a full build, and says so."""
+    store.upload_file(state, f"{version_prefix(version)}/{STATE}")
 
 
 def fetch_state(store: Storage, version: str, target: Path) -> bool:

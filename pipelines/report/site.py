@@ -15,6 +15,7 @@ import secrets
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -69,12 +70,14 @@ NAVIGATION = (
 def publish_report(settings: Settings, database: Path) -> str:
     """Write the report of the marts in ``database`` where readers of those marts find it."""
     data = load_report_data(settings, database)
-    with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
-        write_site(Path(staging), data)
-        if settings.warehouse_on_s3:
+    if settings.warehouse_on_s3:
+        with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
+            write_site(Path(staging), data)
             upload_site(settings.warehouse_store, Path(staging), report_prefix(data.version))
-        else:
-            install_site(Path(staging), settings.warehouse_path.parent, data.version)
+    else:
+        install_site(
+            lambda folder: write_site(folder, data), settings.warehouse_path.parent, data.version
+        )
     return report_location(settings, data.version)
 
 
@@ -109,18 +112,27 @@ def installed_version(folder: Path) -> str | None:
     return os.readlink(link).removeprefix(f".{REPORT}-")
 
 
-def install_site(site: Path, folder: Path, version: str) -> None:
-    """Copy a written site beside the marts and swing the ``report`` link over to it."""
+def install_site(write: Callable[[Path], None], folder: Path, version: str) -> None:
+    """Have ``write`` fill a new folder beside the marts, then swing the ``report`` link to it.
+
+    Written in place, not copied from a staging folder: at national size (~7,500 pages) a copy
+    and its removal cost more than a second. One install at a time per warehouse folder, so
+    the clean-up of older versions never meets a folder still being written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(4)
     target = folder / version_folder(version)
-    copying = folder / f"{target.name}.copying-{token}"
+    writing = folder / f"{target.name}.writing-{token}"
     # Keyed on the folder: the link itself resolves to a different version after each swap.
     with host_lock("report", folder):
-        shutil.copytree(site, copying)
-        copying.chmod(0o755)  # the staging folder was private; a web server may run as another user
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(copying, target)
+        try:
+            writing.mkdir()
+            writing.chmod(0o755)  # a web server may run as another user
+            write(writing)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(writing, target)
+        finally:
+            shutil.rmtree(writing, ignore_errors=True)
         link = folder / f".{REPORT}-link-{token}"
         os.symlink(target.name, link)
         os.replace(link, folder / REPORT)
@@ -141,15 +153,17 @@ def upload_site(store: Storage, site: Path, prefix: str) -> None:
 def fetch_report(store: Storage, version: str, folder: Path) -> Path:
     """Download version ``version``'s report from an S3 warehouse and install it in ``folder``."""
     prefix = report_prefix(version)
-    with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
+    if not store.exists(f"{prefix}/{INDEX}"):  # uploaded last: without it the report is partial
+        raise LookupError(f"no report published for marts version {version}")
+
+    def download(site: Path) -> None:
         for obj in store.list(f"{prefix}/"):
             relative = PurePosixPath(obj.key).relative_to(prefix)
-            target = Path(staging, *relative.parts)
+            target = Path(site, *relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.download_file(obj.key, target)
-        if not Path(staging, INDEX).exists():
-            raise LookupError(f"no report published for marts version {version}")
-        install_site(Path(staging), folder, version)
+
+    install_site(download, folder, version)
     return folder / REPORT / INDEX
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,16 +24,20 @@ from tests.registry_files import DIY_ROWS, registry_csv
 
 def written_site(root: Path, marker: str) -> Path:
     """A stand-in for a written report: an index and a page in a sub-folder."""
-    (root / "sentra").mkdir(parents=True)
+    (root / "sentra").mkdir(parents=True, exist_ok=True)
     (root / "index.html").write_text(marker)
     (root / "sentra" / "S1.html").write_text(f"{marker} sentra")
     return root
 
 
+def writer(marker: str) -> Callable[[Path], object]:
+    return lambda folder: written_site(folder, marker)
+
+
 def test_a_new_version_replaces_the_report_whole_and_drops_the_old_one(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse"
-    install_site(written_site(tmp_path / "one", "v1"), warehouse, "v1")
-    install_site(written_site(tmp_path / "two", "v2"), warehouse, "v2")
+    install_site(writer("v1"), warehouse, "v1")
+    install_site(writer("v2"), warehouse, "v2")
 
     assert (warehouse / REPORT).is_symlink()
     assert os.readlink(warehouse / REPORT) == ".report-v2"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, get_current_context
+from airflow.sdk import dag, get_current_context, task
 from sentra_common import MARTS, START_DATE, announce, any_validated, default_args, tags
 from sentra_lineage import lineage_task
 
@@ -28,6 +28,9 @@ Several events may arrive as one run: the log lists every triggering event and i
 `SENTRA_WAREHOUSE` by atomic rename. When inputs, SQL and settings are those of the last publish it
 does nothing, so a duplicate event costs one fingerprint. `announce_marts` records a
 `sentra.marts` event with the version and row counts, and is skipped when nothing was published.
+`report` writes the version's HTML report beside the marts (its location is in the task's
+summary and log; docs/report.md); it is written once per version, and a failed one is retried by
+the next run.
 
 **When it fails**: a failed publish check leaves the previous file serving (the alert says which
 check). Other errors retry with backoff. Force a rebuild with `sentra_reprocess`
@@ -40,9 +43,20 @@ def sentra_marts() -> None:
     def build() -> dict[str, Any]:
         from sentra_tasks import build_marts
 
-        return build_marts(get_current_context())
+        return build_marts(get_current_context(), with_report=False)
 
-    announce(MARTS, "marts_extra", "announce_marts")(build())
+    # Beside the announcement, not before it: at national scale the report (a page per sentra)
+    # takes longer than the incremental build, and readers of the marts need not wait for it.
+    # `result` is an XComArg when the DAG is built and the build's summary when it runs.
+    @task
+    def report(result: Any) -> dict[str, Any]:
+        from sentra_tasks import write_report
+
+        return write_report(result)
+
+    built = build()
+    announce(MARTS, "marts_extra", "announce_marts")(built)
+    report(built)
 
 
 sentra_marts()

@@ -247,20 +247,24 @@ def raise_on_problems(summary: dict[str, Any]) -> None:
 # -- marts -------------------------------------------------------------------------------------
 
 
-def build_marts(context: Context, force: bool = False) -> dict[str, Any]:
-    """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged."""
+def build_marts(context: Context, force: bool = False, with_report: bool = True) -> dict[str, Any]:
+    """Build and publish the marts; a no-op when inputs, SQL and settings are unchanged.
+
+    ``with_report=False``: the report is left to a task of its own (``write_report``)."""
     from pipelines.app import usecases
     from pipelines.marts.schema import MartsCheckError
 
     events = triggering_events(context)
     config = Settings()
     try:
-        result = usecases.build(config, ledger_run_id(context), force=force)
+        result = usecases.build(
+            config, ledger_run_id(context), force=force, with_report=with_report
+        )
     except MartsCheckError as error:
         raise AirflowFailException(
             f"marts not published: {error}. The previous version keeps serving."
         ) from error
-    log.info("%s; report: %s", result.message, result.report)
+    log.info("%s%s", result.message, f"; report: {result.report}" if with_report else "")
     return {
         "published": result.published,
         "message": result.message,
@@ -279,6 +283,15 @@ def marts_extra(result: dict[str, Any]) -> dict[str, Any]:
     if not result["published"]:
         raise AirflowSkipException(f"{result['message']}: no new marts version to announce")
     return {key: result[key] for key in ("version", "published_at", "input_files", "row_counts")}
+
+
+def write_report(result: dict[str, Any]) -> dict[str, Any]:
+    """Write the report of the marts version a build published (or found current)."""
+    from pipelines.app import usecases
+
+    location = usecases.write_report(Settings(), result["version"])
+    log.info("report of marts version %s: %s", result["version"], location or "not written")
+    return {"version": result["version"], "report": location}
 
 
 def reprocess(params: dict[str, Any], context: Context) -> dict[str, Any]:

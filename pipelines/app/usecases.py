@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pipelines.feeds.bps.pull import pulled_releases
@@ -121,20 +123,48 @@ class MartsBuild(BuildResult):
     """Where the report of the published version opens (docs/report.md); None without one."""
 
 
-def build(settings: Settings, run_id: str, force: bool = False) -> MartsBuild:
+def build(
+    settings: Settings, run_id: str, force: bool = False, with_report: bool = True
+) -> MartsBuild:
     """Build the marts and publish them with their report; a no-op when inputs, SQL and settings
-    are unchanged (the report is then written only if that version lacks one)."""
+    are unchanged (the report is then written only if that version lacks one).
+
+    ``with_report=False`` leaves the report to ``write_report`` in a step of its own (the
+    Airflow marts DAG, so the marts are announced without waiting for it)."""
     result = build_and_publish(settings, run_id, force=force)
-    version = result.record.version
-    if not report_published(settings, version) and result.warehouse.exists():
-        try:
-            publish_report(settings, result.warehouse)
-        except Exception:
-            # The marts are published already: a report that fails must not fail their build
-            # (nor hold back their asset event). The next build writes it, as it is missing.
-            log.exception("report of marts version %s not written", version)
-    report = report_location(settings, version) if report_published(settings, version) else None
+    report = write_report(settings, result.record.version) if with_report else None
     return MartsBuild(**vars(result), report=report)
+
+
+def write_report(settings: Settings, version: str) -> str | None:
+    """Write the report of published marts ``version`` unless it has one; where it opens.
+
+    A report that fails is logged, never raised: the marts are published already, and the next
+    build (or this step again) writes the missing report. None when there is none.
+    """
+    if not report_published(settings, version):
+        try:
+            with published_marts(settings, version) as database:
+                publish_report(settings, database)
+        except Exception:
+            log.exception("report of marts version %s not written", version)
+    return report_location(settings, version) if report_published(settings, version) else None
+
+
+@contextmanager
+def published_marts(settings: Settings, version: str) -> Iterator[Path]:
+    """The DuckDB file of published marts ``version`` on this machine.
+
+    Local warehouse: the published file. S3: that version's file, downloaded, as this step may
+    run on another worker than the build that published it.
+    """
+    if not settings.warehouse_on_s3:
+        yield settings.warehouse_path
+        return
+    with tempfile.TemporaryDirectory(prefix="sentra-report-marts-") as folder:
+        database = Path(folder) / DATABASE
+        settings.warehouse_store.download_file(f"{version_prefix(version)}/{DATABASE}", database)
+        yield database
 
 
 def ingest_flow(settings: Settings, summary: IngestSummary) -> DataFlow:

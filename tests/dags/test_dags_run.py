@@ -149,11 +149,20 @@ def test_a_quarantined_file_is_alerted_with_a_link_to_the_run(scenarios: dict[st
 
 
 def test_marts_publish_once_and_a_repeat_is_a_no_op(scenarios: dict[str, Any]) -> None:
-    assert scenarios["marts"]["tasks"] == {"build": "success", "announce_marts": "success"}
-    assert scenarios["marts_again"]["tasks"] == {"build": "success", "announce_marts": "skipped"}
+    assert scenarios["marts"]["tasks"] == {
+        "build": "success",
+        "announce_marts": "success",
+        "report": "success",
+    }
+    assert scenarios["marts_again"]["tasks"] == {
+        "build": "success",
+        "announce_marts": "skipped",
+        "report": "success",
+    }
     first = scenarios["events"]["sentra.marts"][0]["extra"]
     assert first["row_counts"]["dim_sentra"] > 0 and first["input_files"] == 1
     assert Path(scenarios["root"], "warehouse", "sentra.duckdb").exists()
+    assert Path(scenarios["root"], "warehouse", "report", "index.html").is_file()
 
 
 def test_nothing_new_announces_nothing(scenarios: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from pipelines.report.site import (
     fetch_report,
     install_site,
     report_prefix,
+    report_published,
     upload_site,
 )
 from tests.registry_files import DIY_ROWS, registry_csv
@@ -81,6 +82,30 @@ def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
     assert result.report == f"{s3_env}/versions/{version}/report/index.html"
     assert settings.warehouse_store.exists(f"versions/{version}/report/map.html")
     assert settings.warehouse_store.exists(f"versions/{version}/report/assets/plotly.min.js")
+
+
+@pytest.mark.s3
+def test_the_report_step_on_another_worker_writes_the_published_versions_report_once(
+    s3_env: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        landing=str(tmp_path / "landing"), lake=str(tmp_path / "lake"), warehouse=s3_env
+    )
+    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
+    Ingestor(settings).run()
+    built = usecases.build(settings, "run", with_report=False)
+    version = built.record.version
+    assert built.report is None and not report_published(settings, version)
+    settings.warehouse_path.unlink()  # the report task's worker has no working copy
+
+    location = usecases.write_report(settings, version)
+
+    index = settings.warehouse_store.read_bytes(f"{report_prefix(version)}/index.html")
+    assert location == f"{s3_env}/versions/{version}/report/index.html"
+    assert version in index.decode()
+    with pytest.MonkeyPatch.context() as patched:  # written once: the step again is a no-op
+        patched.setattr(usecases, "publish_report", lambda *_: pytest.fail("written twice"))
+        assert usecases.write_report(settings, version) == location
 
 
 def test_a_report_that_fails_leaves_the_published_marts_and_is_written_next_build(

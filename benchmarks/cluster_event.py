@@ -214,7 +214,8 @@ Put -> new `current.json`: **{event.published_after:.1f} s**. Our tasks were run
 {event.work:.1f} s of it (task instances' start to end, side by side counted once); Airflow's
 watcher, scheduling and queueing took the other {waiting:.1f} s. The build published
 {event.published_after - build.started:.1f} s after it started and ran on
-{build.ended - event.published_after:.1f} s after the publish (the report's upload, lineage).
+{build.ended - event.published_after:.1f} s after the publish (the carried state's upload, the
+publish record, lineage); the report is its own task, `report`.
 
 | DAG | task | queued | started | ended | ran | worker |
 |---|---|---|---|---|---|---|

@@ -66,15 +66,21 @@ def test_an_s3_report_is_uploaded_under_its_version_and_fetched_to_a_bi_host(
         fetch_report(store, "v2", tmp_path / "bi")
 
 
-@pytest.mark.s3
-def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
-    s3_env: str, tmp_path: Path
-) -> None:
+def ingested_with_s3_warehouse(s3_env: str, tmp_path: Path) -> Settings:
+    """A local lake with one ingested registry file; the marts go to an S3 warehouse."""
     settings = Settings(
         landing=str(tmp_path / "landing"), lake=str(tmp_path / "lake"), warehouse=s3_env
     )
     settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
     Ingestor(settings).run()
+    return settings
+
+
+@pytest.mark.s3
+def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
+    s3_env: str, tmp_path: Path
+) -> None:
+    settings = ingested_with_s3_warehouse(s3_env, tmp_path)
 
     result = usecases.build(settings, "run")
 
@@ -88,11 +94,7 @@ def test_a_build_to_an_s3_warehouse_uploads_the_report_beside_its_version(
 def test_the_report_step_on_another_worker_writes_the_published_versions_report_once(
     s3_env: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        landing=str(tmp_path / "landing"), lake=str(tmp_path / "lake"), warehouse=s3_env
-    )
-    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
-    Ingestor(settings).run()
+    settings = ingested_with_s3_warehouse(s3_env, tmp_path)
     built = usecases.build(settings, "run", with_report=False)
     version = built.record.version
     assert built.report is None and not report_published(settings, version)

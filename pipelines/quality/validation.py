@@ -298,8 +298,10 @@ DUCKDB_OFFLINE: dict[str, str | bool | int | float | list[str]] = {
 
 # The exact uniqueness check over a whole export is a hash table of every order line id: without
 # a limit DuckDB grows it (and its Parquet buffers) towards 80% of the machine, nearly 1 GiB at
-# 5 million lines. Held to this, it spills to disk instead and the ingest's memory stays flat.
-VALIDATION_MEMORY_LIMIT = "512MB"
+# 5 million lines. Held to this, it spills to disk instead and the ingest's memory stays flat:
+# 256 MB kept a whole `sentra ingest` at 0.76 GB from 1 M to 5 M lines, in the same time as
+# 512 MB, which let it grow by 0.2 GB (docs/benchmarks.md).
+VALIDATION_MEMORY_LIMIT = "256MB"
 
 
 def duckdb_validation_config() -> dict[str, str | bool | int | float | list[str]]:

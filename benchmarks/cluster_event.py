@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.marts_build import corrected, lake_size, sentra, verdict, write_section
+from benchmarks.marts_build import corrected, lake_size, verdict, write_section
+from benchmarks.run import sentra
 from docker.cluster import Cluster, running_cluster, wait_for
 
 SECTION = "cluster-event"

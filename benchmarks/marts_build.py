@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.run import Run, python, timed
+from benchmarks.run import Run, local_env, python, sentra, timed
 
 FULL_RATIO_TARGET = 2.5  # the full build against the plain step
 MEMORY_TARGET_MIB = 2 * 1024
@@ -106,21 +106,12 @@ def corrected(export: bytes, lines: int = 1) -> bytes:
     return export.replace(b",Selesai,", b",Batal,", lines)
 
 
-def sentra(*args: str) -> list[str]:
-    return [str(Path(sys.executable).with_name("sentra")), *args]
-
-
 def measure(source_lake: Path, export: Path, work: Path) -> Results:
     lake, landing = work / "lake", work / "landing"
     link_lake(source_lake, lake)
     order_lines, exports = lake_size(lake)
     shutil.rmtree(landing, ignore_errors=True)
-    env = {
-        "SENTRA_LAKE": str(lake),
-        "SENTRA_LANDING": str(landing),
-        "SENTRA_WAREHOUSE": str(work / "warehouse" / "sentra.duckdb"),
-        "SENTRA_ALLOW_DEMO_SALT": "true",
-    }
+    env = local_env(landing, lake, work / "warehouse")
     plain = timed(python("benchmarks.marts_build", "plain", str(lake), str(work / "plain.parquet")))
     full = timed(sentra("build", "--force"), env)
     new_export = landing / NEW_EXPORT_FOLDER / export.name

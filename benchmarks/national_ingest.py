@@ -52,20 +52,14 @@ def measure(landing: Path, work: Path, repeats: int, output: Path) -> None:
     group = f"national ingest of {landing}"
     ours = run.Row(group, "ours: sentra ingest (everything landed)")
     plain = run.Row(group, "plain DuckDB conversions of the same files (limit)")
-    sentra = str(Path(sys.executable).with_name("sentra"))
     for repetition in range(repeats):
         lake = work / f"lake-{repetition}"
         shutil.rmtree(lake, ignore_errors=True)
-        env = {
-            "SENTRA_LANDING": str(landing),
-            "SENTRA_LAKE": str(lake),
-            "SENTRA_WAREHOUSE": str(work / "warehouse" / "sentra.duckdb"),
-            "SENTRA_ALLOW_DEMO_SALT": "true",
-        }
+        env = run.local_env(landing, lake, work / "warehouse")
         plain.runs.append(
             run.timed(run.python("benchmarks.national_ingest", "plain", str(landing)))
         )
-        ours.runs.append(run.timed([sentra, "ingest"], env))
+        ours.runs.append(run.timed(run.sentra("ingest"), env))
         shutil.rmtree(lake, ignore_errors=True)
     rows = [plain, ours]
     ratio = run.ratios(ours, plain)

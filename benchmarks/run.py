@@ -131,6 +131,21 @@ def python(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def sentra(*args: str) -> list[str]:
+    """The ``sentra`` command of this environment."""
+    return [str(Path(sys.executable).with_name("sentra")), *args]
+
+
+def local_env(landing: Path, lake: Path, warehouse: Path) -> dict[str, str]:
+    """The settings of a ``sentra`` run on local folders with the demo salt (samples only)."""
+    return {
+        "SENTRA_LANDING": str(landing),
+        "SENTRA_LAKE": str(lake),
+        "SENTRA_WAREHOUSE": str(warehouse / "sentra.duckdb"),
+        "SENTRA_ALLOW_DEMO_SALT": "true",
+    }
+
+
 # --- the pandas peers ------------------------------------------------------------------------
 
 

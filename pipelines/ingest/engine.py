@@ -168,7 +168,7 @@ class Ingestor:
             docs = {obj.key: obj.modified for obj in self.lake.list(f"{layout.DATA_DOCS}/")}
             missing = unrendered_pages(docs)
             for page_key in missing:
-                write_page_from_result(self.lake, layout.validation_result_key(page_key))
+                write_page_from_result(self.lake, page_key)
             if pending or missing or index_stale(docs):
                 self.refresh_data_docs_index()
         except Exception:  # the pages are a view; never lose a run's outcome over them

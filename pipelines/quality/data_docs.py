@@ -44,18 +44,15 @@ def write_validation_page(lake_store: Storage, key: str, gx_result: Any) -> None
     lake_store.write_bytes(key, page.encode("utf-8"))
 
 
-def write_page_from_result(lake_store: Storage, result_key: str) -> str:
-    """Render the page of a kept validation result (one a previous run did not render)."""
+def write_page_from_result(lake_store: Storage, page_key: str) -> None:
+    """Render the page at ``page_key`` from its kept validation result (a run that did not)."""
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResultSchema,
     )
 
-    gx_result = ExpectationSuiteValidationResultSchema().load(
-        json.loads(lake_store.read_bytes(result_key))
-    )
-    page_key = layout.data_docs_page_for(result_key)
+    kept = lake_store.read_bytes(layout.validation_result_key(page_key))
+    gx_result = ExpectationSuiteValidationResultSchema().load(json.loads(kept))
     write_validation_page(lake_store, page_key, gx_result)
-    return page_key
 
 
 @functools.cache

@@ -5,8 +5,9 @@
 Builds the demo marts once in a temporary folder, then writes their report with the demo's sentra
 repeated under distinct ids up to ``--sentra`` (the pages' work grows with the sentra; the other
 pages read the province, BPS and ledger figures, which do not grow with them), and prints one
-Markdown row: the date, the machine, its load, the sentra, the seconds to write and to install
-the site, and its size.
+Markdown row: the date, the machine, its load, the sentra, the seconds to write and install the
+site, to replace it with the next version's written whole, and with the next version's carrying
+the unchanged pages (one sentra's score changed, as after one event), and its size.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pipelines.app import usecases
 from pipelines.ingest.engine import Ingestor
 from pipelines.platform.settings import Settings
 from pipelines.report.data import ReportData, Row, load_report_data
-from pipelines.report.site import install_site, write_site
+from pipelines.report.reuse import InstalledReport
+from pipelines.report.site import REPORT, install_site, report_renderer, write_site
 from pipelines.samples.landing import write_samples
 
 
@@ -51,15 +53,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The next version's report replaces this one: its install also removes the old folder.
         install_site(lambda site: write_site(site, data), installed, f"{data.version}-next")
         replaced = time.perf_counter()
+        later = one_sentra_rescored(data)
+        earlier = InstalledReport((installed / REPORT).resolve(), report_renderer())
+        install_site(lambda site: write_site(site, later, earlier), installed, "after-an-event")
+        carried = time.perf_counter()
         size = sum(path.stat().st_size for path in installed.rglob("*") if path.is_file())
     print(
-        "| date (UTC) | machine | load (1 min) | sentra | written and installed | replaced | size |"
+        "| date (UTC) | machine | load (1 min) | sentra | written and installed "
+        "| next version, written whole | next version, unchanged pages carried | size |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | {platform.machine()}, {os.cpu_count()} CPUs "
         f"| {os.getloadavg()[0]:.1f} | {len(data.sentra):,} | {first - started:.1f} s "
-        f"| {replaced - first:.1f} s | {size / 2**20:.0f} MiB |"
+        f"| {replaced - first:.1f} s | {carried - replaced:.1f} s | {size / 2**20:.0f} MiB |"
     )
     return 0
 
@@ -74,6 +81,16 @@ def national_sized(data: ReportData, sentra: int) -> ReportData:
             for row in data.sentra[: sentra - len(rows)]
         ]
         copy += 1
+    return dataclasses.replace(data, queries={**data.queries, "sentra": rows})
+
+
+def one_sentra_rescored(data: ReportData) -> ReportData:
+    """The next version's data after an event that changed the top sentra's score."""
+    top = data.ranked[0]["sentra_id"]
+    rows = [
+        {**row, "score": row["score"] + 1} if row["sentra_id"] == top else row
+        for row in data.sentra
+    ]
     return dataclasses.replace(data, queries={**data.queries, "sentra": rows})
 
 

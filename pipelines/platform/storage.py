@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -163,6 +163,13 @@ class Storage(ABC):
     @abstractmethod
     def move(self, src_key: str, dst_key: str) -> None: ...
 
+    @abstractmethod
+    def copy(self, src_key: str, dst_key: str) -> None: ...
+
+    def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Copy each (source key, target key); on an object store server-side, several at a time."""
+        self._each(self.copy, pairs)
+
     def read_many(self, keys: Sequence[str]) -> builtins.list[bytes]:
         """The bytes of each key, in order. An object store is asked several at a time: one
         request at a time, reading a national ledger (~700 records) took seconds per ingest."""
@@ -173,12 +180,18 @@ class Storage(ABC):
 
     def upload_many(self, files: Sequence[tuple[Path, str]]) -> None:
         """Upload each (local file, key); to an object store several at a time."""
-        if self.is_local or len(files) < 2:
-            for path, key in files:
-                self.upload_file(path, key)
+        self._each(self.upload_file, files)
+
+    def _each(
+        self, operation: Callable[[Any, str], None], calls: Sequence[tuple[Any, str]]
+    ) -> None:
+        """``operation`` once per call's arguments; on an object store several at a time."""
+        if self.is_local or len(calls) < 2:
+            for call in calls:
+                operation(*call)
             return
         with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
-            for _ in pool.map(lambda file: self.upload_file(*file), files):
+            for _ in pool.map(lambda call: operation(*call), calls):
                 pass  # re-raises the first failure
 
     @contextmanager
@@ -361,6 +374,13 @@ class LocalStorage(Storage):
             raise _missing("move", str(source))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        source = self._path(src_key)
+        if not source.is_file():
+            raise _missing("copy", str(source))
+        with self._staged(dst_key) as temp:
+            shutil.copyfile(source, temp)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -573,16 +593,20 @@ class S3Storage(Storage):
             self.client.download_file(self.bucket, self._object_key(key), str(temp))
 
     def move(self, src_key: str, dst_key: str) -> None:
-        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": self._object_key(src_key)}
         if src_key == dst_key:
             # Copy-then-delete onto itself would delete the only copy.
             if not self.exists(src_key):
                 raise _missing("move", self.uri_for(src_key))
             return
+        self.copy(src_key, dst_key)
         with self._errors("move", src_key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._object_key(src_key))
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": self._object_key(src_key)}
+        with self._errors("copy", src_key):
             # Managed copy: server-side, and multipart above 5 GB where CopyObject stops.
             self.client.copy(source, self.bucket, self._object_key(dst_key))
-            self.client.delete_object(Bucket=self.bucket, Key=source["Key"])
 
     def delete(self, key: str) -> None:
         with self._errors("delete", key):

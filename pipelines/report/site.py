@@ -9,13 +9,16 @@ last; ``sentra fetch-marts --report`` installs them on a host the same way as lo
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,15 @@ from pipelines.marts.release import version_prefix
 from pipelines.platform.locks import host_lock
 from pipelines.report import figures
 from pipelines.report.data import ReportData, Row, load_report_data
+from pipelines.report.reuse import (
+    MANIFEST,
+    EarlierReport,
+    InstalledReport,
+    PageManifest,
+    UploadedReport,
+    inputs_digest,
+    renderer_digest,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,12 +44,17 @@ if TYPE_CHECKING:
     from pipelines.platform.storage import Storage
 
 REPORT = "report"  # beside the DuckDB file, or under the S3 version's prefix
+# S3: which version's report was uploaded last, whose unchanged pages the next one copies.
+LAST_UPLOADED = "report-last-uploaded.json"
 INDEX = "index.html"
 ASSETS = "assets"
 PACKAGE = Path(__file__).parent
 TEMPLATES = PACKAGE / "templates"
 TOPOJSON = PACKAGE / "assets" / "asia_50m.json"
 STATIC_ASSETS = ("report.css", "report.js")
+VERSION_SCRIPT = f"{ASSETS}/version.js"  # the marts version, which no page carries itself
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,14 +88,43 @@ def publish_report(settings: Settings, database: Path) -> str:
     """Write the report of the marts in ``database`` where readers of those marts find it."""
     data = load_report_data(settings, database)
     if settings.warehouse_on_s3:
-        with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
-            write_site(Path(staging), data)
-            upload_site(settings.warehouse_store, Path(staging), report_prefix(data.version))
+        upload_report(settings.warehouse_store, data)
     else:
-        install_site(
-            lambda folder: write_site(folder, data), settings.warehouse_path.parent, data.version
-        )
+        warehouse = settings.warehouse_path.parent
+        # Resolved now: the link may swing to another version while this one is written.
+        earlier = InstalledReport((warehouse / REPORT).resolve(), report_renderer())
+        install_site(lambda folder: write_site(folder, data, earlier), warehouse, data.version)
     return report_location(settings, data.version)
+
+
+def upload_report(store: Storage, data: ReportData) -> None:
+    """Upload the report under its version, copying the last uploaded report's unchanged pages."""
+    earlier = last_uploaded_report(store)
+    try:
+        render_and_upload(store, data, earlier)
+    except FileNotFoundError:
+        if earlier is None:
+            raise
+        # Pruned while its pages were copied: nothing is left to carry from.
+        log.warning("Report pages: %s went away while its pages were copied; all rendered", earlier)
+        render_and_upload(store, data, None)
+    store.write_bytes(LAST_UPLOADED, json.dumps({"version": data.version}).encode())
+
+
+def render_and_upload(store: Storage, data: ReportData, earlier: UploadedReport | None) -> None:
+    prefix = report_prefix(data.version)
+    with tempfile.TemporaryDirectory(prefix="sentra-report-") as staging:
+        write_site(Path(staging), data, earlier)
+        upload_site(store, Path(staging), prefix, earlier.copies(prefix) if earlier else [])
+
+
+def last_uploaded_report(store: Storage) -> UploadedReport | None:
+    """The report uploaded last, named by ``LAST_UPLOADED`` (None before the first)."""
+    try:
+        version = json.loads(store.read_bytes(LAST_UPLOADED))["version"]
+    except FileNotFoundError:
+        return None
+    return UploadedReport(store, report_prefix(version), report_renderer())
 
 
 def report_location(settings: Settings, version: str) -> str:
@@ -141,12 +187,16 @@ def install_site(write: Callable[[Path], None], folder: Path, version: str) -> N
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def upload_site(store: Storage, site: Path, prefix: str) -> None:
-    """Upload every page and asset; the index last, as its presence means the report is whole."""
+def upload_site(
+    store: Storage, site: Path, prefix: str, copies: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Upload every page and asset and make the ``copies`` (pages carried from an earlier
+    report); the index last, as its presence means the report is whole."""
     files = sorted(path for path in site.rglob("*") if path.is_file())
     files.sort(key=lambda path: path == site / INDEX)
     uploads = [(path, f"{prefix}/{path.relative_to(site).as_posix()}") for path in files]
     store.upload_many(uploads[:-1])
+    store.copy_many(copies)
     store.upload_file(*uploads[-1])
 
 
@@ -170,12 +220,21 @@ def fetch_report(store: Storage, version: str, folder: Path) -> Path:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def write_site(folder: Path, data: ReportData) -> None:
-    """Every page of the report, with its assets, into ``folder``."""
+def write_site(folder: Path, data: ReportData, earlier: EarlierReport | None = None) -> None:
+    """Every page of the report, with its assets, into ``folder``.
+
+    Sentra pages whose inputs are unchanged since ``earlier`` are carried from it, not rendered.
+    """
     environment = template_environment()
     write_assets(folder / ASSETS)
     publish = data.queries["publish"][0]
-    common = {"version": data.version, "published_at": publish["published_at"]}
+    render_page(
+        environment,
+        folder,
+        VERSION_SCRIPT,
+        "version.js.j2",
+        {"version": data.version, "published_at": publish["published_at"]},
+    )
     pages: dict[str, tuple[str, dict[str, Any]]] = {
         INDEX: ("ranking.html.j2", ranking_context(data)),
         "map.html": ("map.html.j2", map_context(data)),
@@ -184,17 +243,41 @@ def write_site(folder: Path, data: ReportData) -> None:
         "quality.html": ("quality.html.j2", quality_context(data)),
         "sentra/index.html": ("sentra_index.html.j2", {"sentra": data.sentra}),
     }
-    history = data.sales_by_sentra()
-    for row in data.sentra:
-        pages[sentra_page(row["sentra_id"])] = ("sentra.html.j2", sentra_context(row, history))
     for path, (template, context) in pages.items():
-        root = "../" * path.count("/")
-        html = environment.get_template(template).render(
-            **common, **context, root=root, navigation=NAVIGATION, page=path
-        )
-        target = folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
+        render_page(environment, folder, path, template, context)
+    manifest = PageManifest(renderer=report_renderer())
+    history = data.sales_by_sentra()
+    carried = 0
+    for row in data.sentra:
+        path, sales = sentra_page(row["sentra_id"]), history.get(row["sentra_id"], [])
+        digest = manifest.pages[path] = inputs_digest(row, sales)
+        if earlier is not None and earlier.carry(path, digest, folder):
+            carried += 1
+            continue
+        render_page(environment, folder, path, "sentra.html.j2", sentra_context(row, sales))
+    (folder / MANIFEST).write_bytes(manifest.to_json())
+    rendered = len(data.sentra) - carried
+    log.info("Report pages: %d sentra pages rendered, %d carried unchanged", rendered, carried)
+
+
+def render_page(
+    environment: jinja2.Environment, folder: Path, path: str, template: str, context: dict[str, Any]
+) -> None:
+    root = "../" * path.count("/")
+    html = environment.get_template(template).render(
+        **context, root=root, navigation=NAVIGATION, page=path
+    )
+    target = folder / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+
+
+@functools.cache
+def report_renderer() -> str:
+    import plotly
+
+    sources = [*TEMPLATES.iterdir(), *PACKAGE.glob("*.py")]
+    return renderer_digest(sources, plotly.__version__)
 
 
 def template_environment() -> jinja2.Environment:
@@ -304,8 +387,7 @@ def quality_context(data: ReportData) -> dict[str, Any]:
     }
 
 
-def sentra_context(row: Row, history: dict[str, list[Row]]) -> dict[str, Any]:
-    sales = history.get(row["sentra_id"], [])
+def sentra_context(row: Row, sales: list[Row]) -> dict[str, Any]:
     return {
         "sentra": row,
         "drivers": (row["top_drivers"] or "").split("; ") if row["top_drivers"] else [],

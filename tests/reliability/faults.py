@@ -117,6 +117,9 @@ class FaultyStorage(Storage):
     def move(self, src_key: str, dst_key: str) -> None:
         self._write("move", dst_key, lambda: self.inner.move(src_key, dst_key))
 
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self._write("copy", dst_key, lambda: self.inner.copy(src_key, dst_key))
+
     def delete(self, key: str) -> None:
         self._write("delete", key, lambda: self.inner.delete(key))
 

@@ -199,6 +199,7 @@ def test_the_sentra_page_shows_its_score_rank_and_drivers(
 
     assert tab.page.locator("#score").inner_text() == f"{score:.2f}"
     assert tab.page.locator("#rank").inner_text() == "1"
+    assert demo_marts.version in tab.page.locator(".version").inner_text()
     assert tab.page.locator("ul.drivers li").all_inner_texts() == drivers.split("; ")
 
 

@@ -102,9 +102,10 @@ def test_the_report_step_on_another_worker_writes_the_published_versions_report_
 
     location = usecases.write_report(settings, version)
 
-    index = settings.warehouse_store.read_bytes(f"{report_prefix(version)}/index.html")
+    prefix = report_prefix(version)
+    version_script = settings.warehouse_store.read_bytes(f"{prefix}/assets/version.js")
     assert location == f"{s3_env}/versions/{version}/report/index.html"
-    assert version in index.decode()
+    assert version in version_script.decode()
     with pytest.MonkeyPatch.context() as patched:  # written once: the step again is a no-op
         patched.setattr(usecases, "publish_report", lambda *_: pytest.fail("written twice"))
         assert usecases.write_report(settings, version) == location

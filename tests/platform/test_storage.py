@@ -169,10 +169,11 @@ def test_missing_key_errors_name_the_uri(store: Storage, tmp_path: Path) -> None
     assert uri in str(caught.value)
     assert not (tmp_path / "out.csv").exists()
 
-    with pytest.raises(FileNotFoundError) as caught:
-        store.move("raw/missing file.csv", "raw/elsewhere")
-    assert uri in str(caught.value)
-    assert not store.exists("raw/missing file.csv")
+    for relocate in (store.move, store.copy):
+        with pytest.raises(FileNotFoundError) as caught:
+            relocate("raw/missing file.csv", "raw/elsewhere")
+        assert uri in str(caught.value)
+    assert _keys(store) == []
 
 
 # -- move, delete, files -------------------------------------------------------------------
@@ -185,6 +186,17 @@ def test_move_renames_the_object(store: Storage) -> None:
 
     assert _keys(store) == ["quarantine/2024/é.csv"]
     assert store.read_bytes("quarantine/2024/é.csv") == b"payload"
+
+
+def test_copies_keep_their_sources(store: Storage) -> None:
+    pairs = [(f"v1/page {n}.html", f"v2/page {n}.html") for n in range(3)]
+    for number, (source, _) in enumerate(pairs):
+        store.write_bytes(source, f"page {number}".encode())
+
+    store.copy_many(pairs)
+
+    assert _keys(store) == sorted(key for pair in pairs for key in pair)
+    assert [store.read_bytes(target) for _, target in pairs] == [b"page 0", b"page 1", b"page 2"]
 
 
 def test_move_onto_itself_keeps_the_object(store: Storage) -> None:

@@ -1,12 +1,12 @@
 """The marketplace conversion made cheaper must write exactly what it wrote before.
 
 ``marketplace_conversion_reference.json`` holds what the conversion wrote for an export of
-every layout (and one of odd cells: padding, every amount notation, unreadable values) before
-its expressions were made cheaper: rows in file order, column types, and the unreadable cells a
-quarantine report lists. It was written by ``conversions()`` below with main's package at
-0eb2295; after a deliberate change of the output, ``python -m
-tests.feeds.test_marketplace_conversion_reference`` writes it again. The shortcuts are also
-compared with the expressions they stand for, on generated values.
+every layout (and one of odd cells: padding, every amount notation, unreadable values and
+province spellings) before its expressions were made cheaper: rows in file order, column types,
+the unreadable cells a quarantine report lists and the provinces that did not resolve. It was
+written by ``conversions()`` below with main's package at 0eb2295; after a deliberate change of
+the output, ``python -m tests.feeds.test_marketplace_conversion_reference`` writes it again.
+The shortcuts are also compared with the expressions they stand for, on generated values.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from pipelines.feeds.marketplace.convert import (
     ConversionContext,
+    ProvinceCodes,
     convert,
     read_sql,
     unreadable_cells,
@@ -59,6 +60,7 @@ ODD_CELLS = (
     (8, "2.5"), (8, "1e3"), (8, ""), (8, "abc"), (8, " 2"), (8, "1_000"), (8, "1000000"),
     (8, "007"), (1, "Sedang Dikirim"), (1, ""), (3, "31/02/2026 25:61"),
     (3, "2026-06-01T10:15:00Z"), (3, "2026-06-01 10:15:00+07:00"), (3, ""),
+    (14, "Provinsi Jawa Timur"), (14, "jAWA tIMUR"), (14, "Atlantis"), (14, ""), (14, "DIY"),
 )  # fmt: skip
 
 
@@ -97,7 +99,7 @@ def conversion_of(folder: Path, key: str, data: bytes) -> dict[str, Any]:
     at = datetime(2026, 6, 30, 1, 2, 3, tzinfo=UTC)
     context = ConversionContext(SQL_DIR, "salt-0123456789abcdef", "0" * 64, key, at, at)
     export = recognise_export(key, path)
-    convert(export, context, target)
+    conversion = convert(export, context, target)
     con = connect(Path(":memory:"))
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -107,7 +109,12 @@ def conversion_of(folder: Path, key: str, data: bytes) -> dict[str, Any]:
     finally:
         con.close()
     cells = [dataclasses.asdict(cell) for cell in unreadable_cells(export, context)]
-    written = {"types": types, "rows": rows, "unreadable_cells": cells}
+    written = {
+        "types": types,
+        "rows": rows,
+        "unreadable_cells": cells,
+        "unresolved_provinces": conversion.unresolved_provinces,
+    }
     # As JSON holds it: times and dates as text.
     result: dict[str, Any] = json.loads(json.dumps(written, default=str))
     return result
@@ -129,6 +136,7 @@ def test_the_conversion_writes_what_it_wrote_before_for_every_layout(
     assert written["types"] == reference["types"]
     assert written["rows"] == reference["rows"]
     assert written["unreadable_cells"] == reference["unreadable_cells"]
+    assert written["unresolved_provinces"] == reference["unresolved_provinces"]
 
 
 def test_the_odd_cells_export_reaches_every_path_of_the_amounts() -> None:
@@ -140,6 +148,26 @@ def test_the_odd_cells_export_reaches_every_path_of_the_amounts() -> None:
     assert prices[AMOUNTS.index("1,250,000")] is None
     assert prices[AMOUNTS.index("Rp 1.000.000.000.000")] is None
     assert prices[AMOUNTS.index("Rp  25.000")] == prices[AMOUNTS.index("Rp25.000")] == 25_000
+
+
+def test_province_spellings_exports_use_are_resolved_without_calling_into_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JAWA TIMUR, Jatim, DI Yogyakarta, Jawa Barat: from the map; only odd ones need Python."""
+    called_with: list[list[str | None]] = []
+    call = ProvinceCodes.__call__
+
+    def recorded(self: ProvinceCodes, spellings: Any) -> Any:
+        called_with.append(spellings.to_pylist())
+        return call(self, spellings)
+
+    monkeypatch.setattr(ProvinceCodes, "__call__", recorded)
+
+    conversion_of(tmp_path, *EXPORTS["shopee"])
+    assert called_with == []
+    conversion_of(tmp_path, *EXPORTS["shopee_odd_cells"])
+    called = {spelling for spellings in called_with for spelling in spellings}
+    assert called == {"Atlantis", "Provinsi Jawa Timur", "jAWA tIMUR"}
 
 
 SPACES = " \t\u00a0"

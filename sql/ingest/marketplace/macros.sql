@@ -78,3 +78,13 @@ create or replace temp macro idr_amount(value) as
 -- the variable `statuses` as a map) does not know it. A map lookup, not a join: joins reorder.
 create or replace temp macro order_status(value) as
     map_extract_value(getvariable('statuses'), lower(value));
+
+-- The Kemendagri code of a buyer's province: the spellings exports use most (each province's
+-- name and aliases in their usual cases, loaded into the variable `province_codes` by
+-- ProvinceCodes.known()) from a map, any other through the Python function province_code(),
+-- which resolves it the same way and lists what it cannot resolve. COALESCE calls the function
+-- only for the lines the map left without a code.
+create or replace temp macro buyer_province_code(value) as
+    case when value is not null then
+        coalesce(map_extract_value(getvariable('province_codes'), value), province_code(value))
+    end;

@@ -174,7 +174,10 @@ class RegionDirectory:
         self.provinces: dict[str, Province] = {p.code: p for p in provinces}
         self.regencies: dict[str, Regency] = {r.code: r for r in regencies}
         self._by_bps_code = {p.bps_code: p for p in self.provinces.values()}
-        self._province_keys = self._index_province_names(aliases)
+        self.province_spellings = [(p.name, p.code) for p in self.provinces.values()]
+        """Each province's official name and known aliases, as (spelling, code)."""
+        self.province_spellings += list(aliases)
+        self._province_keys = self._index_province_names(self.province_spellings)
         self._by_kind_and_name: dict[tuple[str, str, str], Regency] = {}
         self._by_name: dict[tuple[str, str], list[Regency]] = defaultdict(list)
         self._anywhere: dict[str, list[Regency]] = defaultdict(list)
@@ -187,8 +190,7 @@ class RegionDirectory:
             _CACHE_SIZE
         )(self._lookup_regency)
 
-    def _index_province_names(self, aliases: Iterable[tuple[str, str]]) -> dict[str, Province]:
-        spellings = [(p.name, p.code) for p in self.provinces.values()] + list(aliases)
+    def _index_province_names(self, spellings: list[tuple[str, str]]) -> dict[str, Province]:
         keys: dict[str, Province] = {}
         for spelling, code in spellings:
             if code not in self.provinces:

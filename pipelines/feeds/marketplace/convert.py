@@ -91,7 +91,9 @@ class ProvinceCodes:
 
     DuckDB hands over a vector of ~2,000 values at a time; each distinct spelling in it is
     resolved once (and remembered), so the cost follows the handful of spellings an export
-    uses, not its millions of rows.
+    uses, not its millions of rows. The spellings exports use most are looked up in SQL first
+    (``known()``, macros.sql's buyer_province_code): a call into Python waits for the
+    interpreter, which is busy importing GX beside the conversion.
     """
 
     def __init__(self) -> None:
@@ -109,14 +111,30 @@ class ProvinceCodes:
         codes = pa.array([self.code(s) for s in encoded.dictionary.to_pylist()], pa.string())
         return codes.take(encoded.indices)
 
+    def known(self) -> tuple[list[str], list[str]]:
+        """(spellings, codes) of each province's name and aliases as written, in capitals, in
+        small letters and capitalised (JAWA TIMUR, Jawa Timur), resolved as code() would."""
+        variants = {
+            variant
+            for spelling, _ in self.regions.province_spellings
+            for variant in (spelling, spelling.upper(), spelling.lower(), spelling.title())
+        }
+        codes = {spelling: self.resolved(spelling) for spelling in sorted(variants)}
+        known = {spelling: code for spelling, code in codes.items() if code is not None}
+        return list(known), list(known.values())
+
     def code(self, spelling: str) -> str | None:
         if spelling not in self.codes:
-            try:
-                self.codes[spelling] = self.regions.resolve_province(spelling).code
-            except RegionResolutionError:
-                self.codes[spelling] = None
+            self.codes[spelling] = self.resolved(spelling)
+            if self.codes[spelling] is None:
                 self.unresolved.add(spelling)
         return self.codes[spelling]
+
+    def resolved(self, spelling: str) -> str | None:
+        try:
+            return self.regions.resolve_province(spelling).code
+        except RegionResolutionError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -210,6 +228,9 @@ def conversion_connection(
         spellings, statuses = status_vocabulary()
         con.execute(
             "set variable statuses = map(?::varchar[], ?::varchar[])", [spellings, statuses]
+        )
+        con.execute(
+            "set variable province_codes = map(?::varchar[], ?::varchar[])", provinces.known()
         )
         # Through a lambda: DuckDB evaluates the callable's annotations, which name pyarrow.
         con.create_function(

@@ -1,8 +1,8 @@
 -- The published order lines of one export: the columns of the marketplace_orders dataset and
 -- nothing else. The buyer is replaced by a salted hash (distinct buyers can be counted, nobody
--- can be looked up); the buyer's province becomes a Kemendagri code (province_code() maps each
--- distinct spelling once, see pipelines/marketplace.py). The status as written is kept (a
--- closed vocabulary, no personal data) so a report can show an unknown one.
+-- can be looked up); the buyer's province becomes a Kemendagri code (buyer_province_code() in
+-- macros.sql). The status as written is kept (a closed vocabulary, no personal data) so a
+-- report can show an unknown one.
 with shops as (
     select
         *,
@@ -46,7 +46,7 @@ final as (
         case when buyer_key is not null then substr(
             sha256(getvariable('pii_salt') || '|' || marketplace || '|' || lower(buyer_key)), 1, 16
         ) end as buyer_hash,
-        cast(province_code(province_text) as varchar) as buyer_province_code,
+        cast(buyer_province_code(province_text) as varchar) as buyer_province_code,
         cast(null as varchar) as source_sheet,
         cast(source_row as bigint) as source_row,
         cast(getvariable('source_sha256') as varchar) as source_sha256,

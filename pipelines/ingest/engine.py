@@ -89,7 +89,8 @@ class HeldFile:
 
 
 # A batch is validated once it holds this many files or landed bytes: GX's fixed cost per call
-# is paid once per batch, while the union a call reads stays small (docs/validation.md).
+# is paid once per batch, while the union a call reads stays bounded
+# (docs/validation-performance.md, "Many small files").
 MAX_BATCH_FILES = 32
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 

@@ -69,6 +69,10 @@ class Feed:
     identity_scope: Callable[[str], str] = unscoped
     """What a landing key says about the file's meaning beyond its bytes (a marketplace shop's
     folder): the same bytes in another such scope are another file."""
+    prepare: Callable[[FeedContext, LandedFile], FeedResult | PendingValidation] | None = None
+    """Parses one file up to its validation, which the ingest then runs together with other
+    files' (one GX call per batch of files, not per file); ``process`` is this plus the
+    validation of the one file."""
 
     def identity(self, key: str, path: Path) -> str:
         """The sha256 the ledger keys the landed file on (see ``file_sha256``)."""
@@ -130,6 +134,26 @@ class FeedResult:
             for outcome in self.outcomes
             for check in outcome.warnings
         )
+
+
+@dataclass(frozen=True)
+class PendingValidation:
+    """A file converted to typed Parquet whose validation the ingest runs in a batch of files."""
+
+    suite: str
+    path: Path
+    parameters: Callable[[], dict[str, Any]]
+    """The expectation parameters, computed when the file is validated: its truncation check
+    compares it with the files of its scopes settled before it, in this run too."""
+    scopes: frozenset[str]
+    """The file's ``ROWS_BY_SCOPE`` scopes: a batch settles before another file of them joins."""
+    finish: Callable[[ValidationOutcome], FeedResult]
+    """The file's result once its validation outcome is known (``path`` becomes one of its
+    ``files``); when this raises, the caller discards the file."""
+
+    def discard(self) -> None:
+        """Delete the converted file of a validation that will not run (the file failed)."""
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

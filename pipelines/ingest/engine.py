@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from pipelines.feeds.contract import (
     FeedContext,
     FeedResult,
     LandedFile,
+    PendingValidation,
     ProgressCallback,
     UnfetchedFile,
     with_lineage,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
     from pipelines.platform.settings import Settings
     from pipelines.platform.storage import Storage, StoredObject
-    from pipelines.quality.validation import Validator
+    from pipelines.quality.validation import ValidationOutcome, Validator
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,76 @@ class PendingPage:
 
     key: str
     gx_result: Any
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A claimed, raw-copied and converted file waiting to be validated with others."""
+
+    landed: LandedFile
+    received_at: datetime
+    raw_key: str
+    pending: PendingValidation
+    release: Callable[[], None] = lambda: None
+    """Drops the local copy of the landed file, kept while the file is held."""
+
+
+# A batch is validated once it holds this many files or landed bytes: GX's fixed cost per call
+# is paid once per batch, while the union a call reads stays bounded
+# (docs/validation-performance.md, "Many small files").
+MAX_BATCH_FILES = 32
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+
+
+class ValidationBatch:
+    """The stage between converting a run's files and settling them.
+
+    Converted files wait here to be validated together (``Ingestor.conclude_held``), then each
+    is settled with its own outcome; files that need no validation, or failed, pass through.
+    """
+
+    def __init__(self, ingestor: Ingestor, settled: set[str]) -> None:
+        self.ingestor = ingestor
+        self.settled = settled
+        self.held: list[HeldFile] = []
+        self.outcomes: list[FileOutcome] = []
+
+    def add(self, started: FileOutcome | HeldFile) -> None:
+        if isinstance(started, FileOutcome):
+            self.record([started])
+            return
+        if any(shares_a_scope(started, file) for file in self.held):
+            self.conclude()  # its truncation check compares it with the files held before it
+        self.held.append(started)
+        files, size = len(self.held), sum(file.landed.size for file in self.held)
+        if files >= MAX_BATCH_FILES or size >= MAX_BATCH_BYTES:
+            self.conclude()
+
+    def make_way_for(self, sha256: str) -> None:
+        """Settle the batch first if it holds the same bytes (landed twice in one run)."""
+        if any(file.landed.sha256 == sha256 for file in self.held):
+            self.conclude()
+
+    def conclude(self) -> None:
+        held, self.held = self.held, []
+        if held:
+            self.record(self.ingestor.conclude_held(held))
+
+    def record(self, outcomes: list[FileOutcome]) -> None:
+        self.outcomes += outcomes
+        self.settled |= {o.sha256 for o in outcomes if o.status not in ("skipped", "failed")}
+
+    def discard(self) -> None:
+        """Drop what files are still held (a run cut off): nothing of theirs was published."""
+        held, self.held = self.held, []
+        for file in held:
+            file.pending.discard()
+            file.release()
+
+
+def shares_a_scope(one: HeldFile, other: HeldFile) -> bool:
+    same_source = one.landed.source == other.landed.source
+    return same_source and bool(one.pending.scopes & other.pending.scopes)
 
 
 @dataclass
@@ -187,18 +258,24 @@ class Ingestor:
         objects = self.landed_objects(keys)
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
-        for position, obj in enumerate(objects, start=1):
-            if progress:
-                progress(position, len(objects), obj.key)
-            try:
-                outcome = self.fetch_and_ingest(obj, settled)
-            except (OSError, StorageError) as error:
-                # Without the bytes there is no sha256 to record; the next run tries again.
-                log.error("could not read landed file %s: %s", obj.key, error)
-                outcome = FileOutcome(obj.key, "", "failed", f"could not read the file: {error}")
-            if outcome.status not in ("skipped", "failed"):
-                settled.add(outcome.sha256)
-            summary.outcomes.append(outcome)
+        batch = ValidationBatch(self, settled)
+        try:
+            for position, obj in enumerate(objects, start=1):
+                if progress:
+                    progress(position, len(objects), obj.key)
+                try:
+                    batch.add(self.start_landed(obj, settled, batch))
+                except (OSError, StorageError) as error:
+                    # Without the bytes there is no sha256 to record; the next run tries again.
+                    log.error("could not read landed file %s: %s", obj.key, error)
+                    message = f"could not read the file: {error}"
+                    batch.add(FileOutcome(obj.key, "", "failed", message))
+            batch.conclude()
+        finally:
+            batch.discard()  # files still held when the run is cut off: their claims lapse
+        summary.outcomes = batch.outcomes
+        order = {obj.key: position for position, obj in enumerate(objects)}
+        summary.outcomes.sort(key=lambda outcome: order[outcome.key])
         return summary
 
     def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
@@ -256,21 +333,46 @@ class Ingestor:
     def fetch_and_ingest(
         self, obj: StoredObject, settled: set[str], *, replay: bool = False
     ) -> FileOutcome:
+        with self.data_docs_rendered_after():
+            return self.settled_now(self.start_landed(obj, settled, replay=replay))
+
+    def start_landed(
+        self,
+        obj: StoredObject,
+        settled: set[str],
+        batch: ValidationBatch | None = None,
+        *,
+        replay: bool = False,
+    ) -> FileOutcome | HeldFile:
+        """``start_file`` on a local copy of a landed object, kept while the file is held."""
         source = obj.key.split("/", 1)[0]
-        with self.data_docs_rendered_after(), self.landing.local_copy(obj.key) as path:
-            landed = LandedFile(
-                key=obj.key,
-                source=source,
-                path=path,
-                sha256=FEEDS[source].identity(obj.key, path),
-                size=obj.size,
-                landed_at=obj.modified,
-            )
-            return self.ingest_file(landed, settled, replay=replay)
+        with ExitStack() as local_copy:
+            path = local_copy.enter_context(self.landing.local_copy(obj.key))
+            sha256 = FEEDS[source].identity(obj.key, path)
+            if batch is not None:
+                batch.make_way_for(sha256)
+            landed = LandedFile(obj.key, source, path, sha256, obj.size, obj.modified)
+            started = self.start_file(landed, settled, replay=replay)
+            if isinstance(started, HeldFile):
+                return dataclasses.replace(started, release=local_copy.pop_all().close)
+            return started
 
     def ingest_file(
         self, landed: LandedFile, settled: set[str], *, replay: bool = False
     ) -> FileOutcome:
+        return self.settled_now(self.start_file(landed, settled, replay=replay))
+
+    def settled_now(self, started: FileOutcome | HeldFile) -> FileOutcome:
+        """The file's outcome, validating it alone if it waits for validation (a batch of one)."""
+        if isinstance(started, FileOutcome):
+            return started
+        [outcome] = self.conclude_held([started])
+        return outcome
+
+    def start_file(
+        self, landed: LandedFile, settled: set[str], *, replay: bool = False
+    ) -> FileOutcome | HeldFile:
+        """Claim, keep the raw copy and process the file: settled, or held for validation."""
         sha256 = landed.sha256
         if sha256 in settled:
             return FileOutcome(
@@ -295,6 +397,67 @@ class Ingestor:
         raw_key = layout.raw_key(landed.source, sha256, landed.name)
         try:
             result = self.process_while_copying(landed, raw_key)
+        except Exception as error:  # one bad file must not stop the others
+            log.exception("ingest of %s failed", landed.key)
+            return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
+        if isinstance(result, PendingValidation):
+            return HeldFile(landed, received_at, raw_key, result)
+        return self.settle_processed(landed, received_at, raw_key, result)
+
+    def conclude_held(self, held: Sequence[HeldFile]) -> list[FileOutcome]:
+        """Validate the held files together, then settle each with its own outcome.
+
+        If validating them together fails, each is validated alone, so an error fails only the
+        file it comes from.
+        """
+        try:
+            validations: Sequence[ValidationOutcome | Exception] = self.validate_together(held)
+        except Exception as error:
+            if len(held) > 1:
+                log.exception("validating %d files together failed; one by one now", len(held))
+                return [outcome for file in held for outcome in self.conclude_held([file])]
+            validations = [error]
+        return [
+            self.conclude(file, validation)
+            for file, validation in zip(held, validations, strict=True)
+        ]
+
+    def validate_together(self, held: Sequence[HeldFile]) -> list[ValidationOutcome]:
+        """Each held file's validation outcome, one batch of files per suite."""
+        from pipelines.quality.batch_validation import ParquetFile, validate_parquet_files
+
+        by_suite: dict[str, list[int]] = {}
+        for position, file in enumerate(held):
+            by_suite.setdefault(file.pending.suite, []).append(position)
+        outcomes: dict[int, ValidationOutcome] = {}
+        for suite, positions in by_suite.items():
+            pending = [held[position].pending for position in positions]
+            files = [ParquetFile(file.path, file.parameters()) for file in pending]
+            outcomes |= dict(
+                zip(positions, validate_parquet_files(self.validator, suite, files), strict=True)
+            )
+        return [outcomes[position] for position in range(len(held))]
+
+    def conclude(self, file: HeldFile, validation: ValidationOutcome | Exception) -> FileOutcome:
+        landed, received_at, raw_key = file.landed, file.received_at, file.raw_key
+        try:
+            try:
+                if isinstance(validation, Exception):
+                    raise validation
+                result = file.pending.finish(validation)
+            except Exception as error:
+                file.pending.discard()
+                log.exception("ingest of %s failed", landed.key)
+                return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
+            return self.settle_processed(landed, received_at, raw_key, result)
+        finally:
+            file.release()
+
+    def settle_processed(
+        self, landed: LandedFile, received_at: datetime, raw_key: str, result: FeedResult
+    ) -> FileOutcome:
+        """Settle a processed file, then delete its temporary Parquet files."""
+        try:
             try:
                 return self.settle(landed, received_at, raw_key, result)
             finally:
@@ -357,7 +520,9 @@ class Ingestor:
             landed.key, landed.sha256, "failed", message, source=landed.source, attempt=attempt
         )
 
-    def process_while_copying(self, landed: LandedFile, raw_key: str) -> FeedResult:
+    def process_while_copying(
+        self, landed: LandedFile, raw_key: str
+    ) -> FeedResult | PendingValidation:
         """Process the file while its raw copy is written; both are done when this returns.
 
         The copy is the kernel's (sendfile) or boto3's, and the conversion DuckDB's: neither
@@ -371,8 +536,11 @@ class Ingestor:
             try:
                 copying.result()
             except BaseException:
-                for path in result.files.values():
-                    path.unlink(missing_ok=True)
+                if isinstance(result, PendingValidation):
+                    result.discard()
+                else:
+                    for path in result.files.values():
+                        path.unlink(missing_ok=True)
                 raise
         return result
 
@@ -381,8 +549,10 @@ class Ingestor:
             # Content-addressed: a concurrent writer can only write the same bytes.
             self.lake.upload_file(path, raw_key)
 
-    def process(self, landed: LandedFile) -> FeedResult:
-        return FEEDS[landed.source].process(self.feed_context(landed), landed)
+    def process(self, landed: LandedFile) -> FeedResult | PendingValidation:
+        """The feed's result, or its converted file waiting for a batch validation."""
+        feed = FEEDS[landed.source]
+        return (feed.prepare or feed.process)(self.feed_context(landed), landed)
 
     def feed_context(self, landed: LandedFile) -> FeedContext:
         """What the feed's handler may use for this file: not the ingest itself."""

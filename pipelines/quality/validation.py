@@ -14,14 +14,14 @@ import os
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.platform.duckdb import process_spill_folder
+from pipelines.platform.duckdb import escape_string, process_spill_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +56,8 @@ DUCKDB_RESULT_FORMAT: dict[str, Any] = {
 UNEXPECTED_ROWS = "unexpected_rows_expectation"
 # The view over the Parquet file that GX's SQL engine validates.
 PARQUET_VIEW = "batch"
+# The column of a union of files (``Validator.validate_parquet_union``) naming each row's file.
+BATCH_FILE_COLUMN = "validation_batch_file"
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,10 @@ class Validator:
                 self._gx_context = new_gx_context()
             return self._gx_context
 
+    def suite(self, suite_name: str) -> Any:
+        """The suite as a GX object, built once."""
+        return self._suite(suite_name)[0]
+
     def _suite(self, suite_name: str) -> tuple[Any, dict[str, int]]:
         """The suite as a GX object, and each check's position in the file (report order)."""
         if suite_name not in self._suites:
@@ -189,20 +195,37 @@ class Validator:
         across the whole file. Counts are exact; located rows are capped at
         ``LOCATED_ROWS_LIMIT`` per check.
         """
-        with self._duckdb_batch(path) as batch:
+        with self._duckdb_batch(create_parquet_view, Path(path)) as batch:
             outcome = self._validate_batch(
                 suite_name, batch, parameters, DUCKDB_RESULT_FORMAT, str(path), in_file_order
             )
         return outcome
 
+    def validate_parquet_union(
+        self,
+        suite: Any,
+        paths: Sequence[Path],
+        parameters: dict[str, Any],
+        result_format: dict[str, Any],
+    ) -> Any:
+        """GX's raw result for ``suite`` over the union of ``paths`` (``BATCH_FILE_COLUMN`` says
+        which file a row is from), for ``pipelines.quality.batch_validation``."""
+        with self._duckdb_batch(create_union_view, *paths) as batch:
+            return batch.validate(
+                suite, expectation_parameters=parameters, result_format=result_format
+            )
+
     @contextmanager
-    def _duckdb_batch(self, path: Path) -> Iterator[Any]:
-        """A GX batch over a DuckDB view of ``path``, in a throwaway database and data source."""
+    def _duckdb_batch(
+        self, create_view: Callable[[Path, Sequence[Path]], None], *paths: Path
+    ) -> Iterator[Any]:
+        """A GX batch over a DuckDB view of ``paths``, in a throwaway database and data source."""
         from pipelines.quality import gx_duckdb
 
-        parquet = Path(path).resolve()
-        if not parquet.is_file():
-            raise FileNotFoundError(f"cannot validate {path}: no such Parquet file")
+        parquets = [Path(path).resolve() for path in paths]
+        for path, parquet in zip(paths, parquets, strict=True):
+            if not parquet.is_file():
+                raise FileNotFoundError(f"cannot validate {path}: no such Parquet file")
         # The context first: it waits for a warm-up still importing GX, and importing parts of
         # GX from two threads at once meets its circular imports half-initialised.
         context = self.gx_context()
@@ -210,7 +233,7 @@ class Validator:
         name = f"parquet_{uuid.uuid4().hex}"
         with tempfile.TemporaryDirectory(prefix="sentra-validate-") as folder:
             database = Path(folder) / "batch.duckdb"
-            create_parquet_view(database, parquet)
+            create_view(database, parquets)
             datasource = context.data_sources.add_sql(
                 name=name,
                 connection_string=f"duckdb:///{database}",
@@ -235,10 +258,21 @@ class Validator:
         source: str,
         prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> ValidationOutcome:
-        suite, order = self._suite(suite_name)
+        suite, _ = self._suite(suite_name)
         gx_result = batch.validate(
             suite, expectation_parameters=parameters or {}, result_format=result_format
         )
+        return self.outcome(suite_name, gx_result, source, prepare)
+
+    def outcome(
+        self,
+        suite_name: str,
+        gx_result: Any,
+        source: str,
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> ValidationOutcome:
+        """Our outcome of GX's suite result: one check per expectation, in the suite's order."""
+        _, order = self._suite(suite_name)
         result = gx_result.to_json_dict()
         checks = [check_result(prepare(item) if prepare else item) for item in result["results"]]
         checks.sort(key=lambda check: order.get(check.check, len(order)))
@@ -313,14 +347,31 @@ def duckdb_validation_config() -> dict[str, str | bool | int | float | list[str]
     }
 
 
-def create_parquet_view(database: Path, parquet: Path) -> None:
-    """A DuckDB database holding only ``PARQUET_VIEW``, a view that reads ``parquet`` in place."""
+def create_parquet_view(database: Path, parquets: Sequence[Path]) -> None:
+    """A DuckDB database holding only ``PARQUET_VIEW``, a view that reads a file in place."""
+    [parquet] = parquets
+    create_view(database, f"select * from read_parquet('{escape_string(parquet)}')")
+
+
+def create_union_view(database: Path, parquets: Sequence[Path]) -> None:
+    """``PARQUET_VIEW`` over many files, each row with its file's position in ``parquets``."""
+    create_view(database, union_query(parquets))
+
+
+def union_query(parquets: Sequence[Path]) -> str:
+    """The rows of every file, ``BATCH_FILE_COLUMN`` saying which (files share one schema)."""
+    return " union all by name ".join(
+        f"select *, {position} as {BATCH_FILE_COLUMN} from read_parquet('{escape_string(parquet)}')"
+        for position, parquet in enumerate(parquets)
+    )
+
+
+def create_view(database: Path, query: str) -> None:
     import duckdb
 
-    quoted = str(parquet).replace("'", "''")
     con = duckdb.connect(str(database), config=DUCKDB_OFFLINE)
     try:
-        con.execute(f"create view {PARQUET_VIEW} as select * from read_parquet('{quoted}')")
+        con.execute(f"create view {PARQUET_VIEW} as {query}")
     finally:
         con.close()
 

@@ -40,17 +40,24 @@ def _one_bad_order_line() -> bytes:
     return shopee_csv(orders)
 
 
-# One file per way an ingest can end; each scenario lands one of them.
-SCENARIOS = {
-    "ingested": ("registry/diy.csv", lambda: registry_csv(DIY_ROWS)),
-    "rows-quarantined": ("marketplace/shopee/keripik_rohani/Order.all.csv", _one_bad_order_line),
-    "quarantined": ("registry/bad.csv", _bad_registry),
+SHOP = "marketplace/shopee/keripik_rohani"
+
+# One file per way an ingest can end; each scenario lands one of them. "batch" lands two shops'
+# exports, validated together: one passes the union, one (a bad line) is validated alone.
+SCENARIOS: dict[str, list[tuple[str, Callable[[], bytes]]]] = {
+    "ingested": [("registry/diy.csv", lambda: registry_csv(DIY_ROWS))],
+    "rows-quarantined": [(f"{SHOP}/Order.all.csv", _one_bad_order_line)],
+    "quarantined": [("registry/bad.csv", _bad_registry)],
+    "batch": [
+        ("marketplace/shopee/batik_sari/Order.all.csv", lambda: shopee_csv(shopee_lines(40))),
+        (f"{SHOP}/Order.all.csv", _one_bad_order_line),
+    ],
 }
 
 
 def land(settings: Settings, scenario: str) -> None:
-    key, data = SCENARIOS[scenario]
-    settings.landing_store.write_bytes(key, data())
+    for key, data in SCENARIOS[scenario]:
+        settings.landing_store.write_bytes(key, data())
 
 
 class ReplayingValidator(Validator):

@@ -15,7 +15,14 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pipelines.feeds.contract import Feed, FeedContext, FeedResult, LandedFile, lineage_fields
+from pipelines.feeds.contract import (
+    Feed,
+    FeedContext,
+    FeedResult,
+    LandedFile,
+    PendingValidation,
+    lineage_fields,
+)
 from pipelines.feeds.marketplace.convert import (
     STATUSES,
     ConversionContext,
@@ -29,7 +36,6 @@ from pipelines.feeds.marketplace.layouts import (
     MarketplaceFormatError,
     recognise_export,
 )
-from pipelines.quality.quarantine import QuarantineReport
 from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 
     from pipelines.lake.ledger import LedgerRecord
     from pipelines.platform.settings import Settings
+    from pipelines.quality.validation import ValidationOutcome
 
 log = logging.getLogger(__name__)
 
@@ -51,49 +58,61 @@ EARLIEST_ORDER_DATE = date(2010, 1, 1)
 
 def process_marketplace_file(context: FeedContext, landed: LandedFile) -> FeedResult:
     """Recognise, convert and validate one landed export: typed Parquet and a verdict."""
+    prepared = prepare_marketplace_file(context, landed)
+    if isinstance(prepared, FeedResult):
+        return prepared
+    try:
+        outcome = context.validator.validate_parquet(
+            prepared.suite, prepared.path, prepared.parameters()
+        )
+        return prepared.finish(outcome)
+    except BaseException:
+        prepared.discard()
+        raise
+
+
+def prepare_marketplace_file(
+    context: FeedContext, landed: LandedFile
+) -> FeedResult | PendingValidation:
+    """Recognise and convert one landed export; its validation is left to the ingest."""
     report = context.new_report()
     handle, name = tempfile.mkstemp(prefix="sentra-marketplace-", suffix=".parquet")
     os.close(handle)
     target = Path(name)
-    try:
-        result = ingest_export(context, landed, report, target)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    # Handed over in FeedResult.files, the file is removed by the ingest once published.
-    if not result.files:
-        target.unlink(missing_ok=True)
-    return result
-
-
-def ingest_export(
-    context: FeedContext, landed: LandedFile, report: QuarantineReport, target: Path
-) -> FeedResult:
     conversion_settings = conversion_context(context.settings, landed)
     try:
         export = recognise_export(landed.key, landed.path)
         conversion = convert(export, conversion_settings, target)
     except MarketplaceFormatError as error:
+        target.unlink(missing_ok=True)
         report.file_error = str(error)
         return FeedResult(report=report)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     log.info("%s: %s, %d order lines", landed.key, export.layout.name, conversion.rows)
     lines_by_scope = {export.scope: conversion.rows}
-    parameters = validation_parameters(landed, context.minimum_expected_rows(lines_by_scope))
-    outcome = context.validator.validate_parquet(DATASET, target, parameters)
-    report.failed_checks = outcome.failed
-    if report.blocking_checks:
-        report.cell_problems = unreadable_cells(export, conversion_settings)
-    metrics: dict[str, Any] = {}
-    if conversion.unresolved_provinces:
-        metrics[UNRESOLVED_PROVINCES] = [shown(s) for s in conversion.unresolved_provinces]
-    return FeedResult(
-        files={DATASET: target},
-        outcomes=[outcome],
-        report=report if report.blocking_checks else None,
-        rows_in=conversion.rows,
-        rows_by_scope=lines_by_scope,
-        metrics=metrics,
-    )
+
+    def parameters() -> dict[str, Any]:
+        return validation_parameters(landed, context.minimum_expected_rows(lines_by_scope))
+
+    def finish(outcome: ValidationOutcome) -> FeedResult:
+        report.failed_checks = outcome.failed
+        if report.blocking_checks:
+            report.cell_problems = unreadable_cells(export, conversion_settings)
+        metrics: dict[str, Any] = {}
+        if conversion.unresolved_provinces:
+            metrics[UNRESOLVED_PROVINCES] = [shown(s) for s in conversion.unresolved_provinces]
+        return FeedResult(
+            files={DATASET: target},
+            outcomes=[outcome],
+            report=report if report.blocking_checks else None,
+            rows_in=conversion.rows,
+            rows_by_scope=lines_by_scope,
+            metrics=metrics,
+        )
+
+    return PendingValidation(DATASET, target, parameters, frozenset(lines_by_scope), finish)
 
 
 def conversion_context(settings: Settings, landed: LandedFile) -> ConversionContext:
@@ -183,6 +202,7 @@ FEED = Feed(
     source=SOURCE,
     datasets=(DATASET,),
     process=process_marketplace_file,
+    prepare=prepare_marketplace_file,
     clean_schema=clean_schema,
     freshness_scopes=shop_of,
     # The same bytes in two shops' folders are two shops' exports, not one file landed twice.

@@ -31,6 +31,10 @@ MACRO_DIR = "macros"  # in <sql>/: DuckDB macros the models use, created before 
 # (the marketplace order lines by three), so each is computed once into a temporary table,
 # which DuckDB spills to disk when large and which never reaches the published file.
 MATERIALISATION = {"staging": "temp view ", "intermediate": "temp table ", "marts": "table marts."}
+# An intermediate model whose SQL starts with this line is a temporary view instead (dbt's
+# `materialized='view'`): for rows cheaper to read again from the clean Parquet than to copy
+# into a table, such as every order line of a full build. Marts are always tables.
+VIEW_DIRECTIVE = "-- materialised: view"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class SqlModel:
     name: str
     sql: str
     reads: frozenset[str]  # every table or view the SQL selects from, models or not
+    materialisation: str  # how it is created: ``create <materialisation><name> as <sql>``
 
     @property
     def definition(self) -> str:
@@ -59,6 +64,10 @@ class PythonModel:
     @property
     def reads(self) -> frozenset[str]:
         return frozenset(self.inputs)
+
+    @property
+    def materialisation(self) -> str:
+        return MATERIALISATION[self.layer]
 
     @property
     def definition(self) -> str:
@@ -93,8 +102,18 @@ def sql_models(sql_dir: Path) -> list[SqlModel]:
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             sql = path.read_text(encoding="utf-8")
-            models.append(SqlModel(layer, path.stem, sql, tables_read(sql, path)))
+            materialisation = sql_materialisation(layer, sql, path)
+            models.append(SqlModel(layer, path.stem, sql, tables_read(sql, path), materialisation))
     return models
+
+
+def sql_materialisation(layer: str, sql: str, path: Path) -> str:
+    """The layer's materialisation, or a view when the SQL's first line asks for one."""
+    if not sql.startswith(VIEW_DIRECTIVE + "\n"):
+        return MATERIALISATION[layer]
+    if layer == "marts":
+        raise ValueError(f"the SQL model {path}: marts are published tables, not views")
+    return "temp view "
 
 
 def tables_read(sql: str, path: Path) -> frozenset[str]:
@@ -153,7 +172,7 @@ def run_models(
         # Only the marts keep the order their SQL gives them (BI users read them as stored);
         # intermediate tables are sets, and not keeping their order saves memory and time.
         con.execute(f"set preserve_insertion_order = {model.layer == 'marts'}")
-        create = f"create {MATERIALISATION[model.layer]}{model.name} as"
+        create = f"create {model.materialisation}{model.name} as"
         if isinstance(model, SqlModel):
             con.execute(f"{create} {model.sql}")
             continue

@@ -1,8 +1,12 @@
 -- Shops whose sales are recomputed: a line of theirs changed, or the member lists now assign
 -- them differently (another IKM or sentra, or none) than when their sales were carried.
 with changed_lines as (
-    select distinct marketplace, seller_account
+    select marketplace, seller_account
+    from int_marketplace_added_lines
+    union
+    select marketplace, seller_account
     from int_marketplace_line_changes
+    where change = 'removed'
 ),
 
 reassigned as (

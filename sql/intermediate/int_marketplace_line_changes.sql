@@ -2,28 +2,14 @@
 -- (marts_state.order_lines: the latest version of every line). Exports overlap: a seller
 -- exporting June twice, or the e-Smart feed resending a line, must not double the sales, and an
 -- order returned after an earlier export must count as returned, so for each line the latest
--- export wins. 'added' rows are the line versions that win now, 'removed' rows the carried
--- versions they replace. A full build starts from an empty state: every line is added.
+-- export wins. This table holds the versions that lose: 'removed' rows the carried versions a
+-- new one replaces, 'lost' rows the new versions that another one beats. Every other new
+-- version wins (int_marketplace_added_lines), so a full build, which starts from an empty
+-- state and adds every line, keeps only the few lines exported twice here, not all of them.
 -- The CTEs over every line are "not materialized": DuckDB would otherwise keep a copy of each
 -- CTE read twice, millions of rows in a full build (4-5x slower under the memory limit).
 with arrived as not materialized (
-    select
-        order_line_id,
-        marketplace,
-        seller_account,
-        order_id,
-        status,
-        order_date,
-        quantity,
-        gross_idr,
-        net_idr,
-        buyer_hash,
-        source_sha256,
-        source_name,
-        source_row,
-        landed_at,
-        received_at
-    from stg_marketplace__orders
+    select * from int_marketplace_arrived_lines
 ),
 
 known as not materialized (
@@ -34,7 +20,7 @@ known as not materialized (
 
 contenders as not materialized (
     select *, false as is_carried from arrived
-    union all
+    union all by name
     select *, true as is_carried from known
 ),
 
@@ -47,38 +33,28 @@ contested as (
     having count(*) > 1
 ),
 
-uncontested as not materialized (
-    select *
-    from contenders
-    anti join contested using (order_line_id)
-),
-
-contest_winners as (
-    select *
+ranked as (
+    select
+        order_line_id,
+        marketplace,
+        seller_account,
+        source_sha256,
+        source_row,
+        is_carried,
+        row_number() over (
+            partition by order_line_id
+            order by landed_at desc, received_at desc, source_sha256 desc, source_row
+        ) as rank
     from contenders
     semi join contested using (order_line_id)
-    qualify row_number() over (
-        partition by order_line_id
-        order by landed_at desc, received_at desc, source_sha256 desc, source_row
-    ) = 1
-),
-
-latest as not materialized (
-    select * from uncontested
-    union all
-    select * from contest_winners
-),
-
-added as not materialized (
-    select * exclude (is_carried) from latest where not is_carried
 ),
 
 final as (
-    select *, 'added' as change from added
-    union all
-    select known.*, 'removed' as change
-    from known
-    semi join (select order_line_id from contest_winners where not is_carried) using (order_line_id)
+    select
+        * exclude (is_carried, rank),
+        case when is_carried then 'removed' else 'lost' end as change
+    from ranked
+    where rank > 1
 )
 
 select * from final

@@ -12,25 +12,39 @@ with shops as (
 
 current_lines as (
     -- The carried lines of those shops first (few, after a new export), then without the
-    -- versions this build replaces, then the versions that now win.
+    -- versions this build replaces, then the versions that now win (all of those shops': a
+    -- shop with a changed line is affected, and every line names its shop).
     select carried.*
     from marts_state.order_lines as carried
     semi join shops using (marketplace, seller_account)
-    anti join int_marketplace_line_changes as changes using (order_line_id)
-    union all
-    select * exclude (change)
-    from int_marketplace_line_changes
-    where change = 'added'
+    anti join (
+        select order_line_id from int_marketplace_line_changes where change = 'removed'
+    ) using (order_line_id)
+    union all by name
+    select * from int_marketplace_added_lines
 ),
 
 final as (
+    -- Only the columns the sales marts read: this table holds every line in a full build, and
+    -- each column left out (the line's id, its row and receipt) is ~10 M values less to write
+    -- and spill under the memory limit.
     select
-        current_lines.*,
+        current_lines.marketplace,
+        current_lines.seller_account,
+        current_lines.order_id,
+        current_lines.status,
+        current_lines.order_date,
+        current_lines.quantity,
+        current_lines.gross_idr,
+        current_lines.net_idr,
+        current_lines.buyer_hash,
+        current_lines.source_sha256,
+        current_lines.source_name,
+        current_lines.landed_at,
         date_trunc('month', current_lines.order_date) as order_month,
         accounts.id_ikm,
         accounts.sentra_id
     from current_lines
-    semi join shops using (marketplace, seller_account)
     left join int_marketplace_seller_accounts as accounts
         on accounts.marketplace = current_lines.marketplace
         and accounts.seller_account = current_lines.seller_account

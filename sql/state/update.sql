@@ -8,7 +8,7 @@ where order_line_id in (
 );
 
 insert into marts_state.order_lines by name
-select * exclude (change) from int_marketplace_line_changes where change = 'added';
+select * from int_marketplace_added_lines;
 
 delete from marts_state.sales_monthly
 where sentra_id in (select sentra_id from int_marketplace_affected_sentra);

@@ -111,6 +111,12 @@ SEQUENCES = {
         [BPS_PROVINCE, CORRECTION],
         [DIY],
     ],
+    # Two exports of one shop in one build: the earlier one's versions of its lines lose to
+    # the later one's, as well as the carried ones.
+    "two exports of a shop arrive together": [
+        [JATIM, SHOP_EXPORT],
+        [RESUBMISSION, CORRECTION],
+    ],
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from pipelines.ingest.engine import Ingestor
 from pipelines.marts.checks import data_test_failures
 from pipelines.marts.publish import build_and_publish, python_models
-from pipelines.marts.runner import load_models
+from pipelines.marts.runner import VIEW_DIRECTIVE, load_models, run_models
 from pipelines.marts.schema import MartsCheckError, built_tables, load_table_specs
 from pipelines.marts.scoring import load_scoring_config
 from pipelines.platform.duckdb import connect
@@ -202,11 +202,41 @@ def test_models_are_ordered_so_each_follows_what_it_reads(settings: Settings) ->
     )
 
 
-def write_models(sql_dir: Path, models: dict[str, str]) -> Path:
-    (sql_dir / "staging").mkdir(parents=True)
+def write_models(sql_dir: Path, models: dict[str, str], layer: str = "staging") -> Path:
+    (sql_dir / layer).mkdir(parents=True, exist_ok=True)
     for name, sql in models.items():
-        (sql_dir / "staging" / f"{name}.sql").write_text(sql)
+        (sql_dir / layer / f"{name}.sql").write_text(sql)
     return sql_dir
+
+
+def test_an_intermediate_model_that_asks_to_be_a_view_is_one(tmp_path: Path) -> None:
+    sql_dir = write_models(tmp_path / "sql", {"stg_orders": "select 1 as line"})
+    write_models(
+        sql_dir,
+        {
+            "int_lines_read_again": f"{VIEW_DIRECTIVE}\nselect * from stg_orders",
+            "int_lines_kept": f"select * from stg_orders -- {VIEW_DIRECTIVE}",
+        },
+        layer="intermediate",
+    )
+    con = connect(tmp_path / "build.duckdb")
+    run_models(con, load_models(sql_dir), [])
+
+    tables = "select table_name, table_type from information_schema.tables"
+    kinds = dict(con.execute(tables).fetchall())
+    assert kinds == {
+        "stg_orders": "VIEW",
+        "int_lines_read_again": "VIEW",
+        "int_lines_kept": "LOCAL TEMPORARY",  # only a first line declares it
+    }
+
+
+def test_a_mart_cannot_be_a_view(tmp_path: Path) -> None:
+    sql_dir = write_models(tmp_path / "sql", {"stg_orders": "select 1 as line"})
+    write_models(sql_dir, {"orders": f"{VIEW_DIRECTIVE}\nselect * from stg_orders"}, "marts")
+
+    with pytest.raises(ValueError, match="marts are published tables, not views"):
+        load_models(sql_dir)
 
 
 def test_a_model_named_in_a_comment_or_a_string_is_not_a_dependency(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines.feeds.catalog import all_datasets, clean_schema
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from pipelines.platform.settings import Settings
+    from pipelines.platform.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str,
     con = connect(path, storage_version=STORAGE_VERSION)
     try:
         bound_resources(con, settings, spill)
-        register_sources(con, settings, job.inputs)
+        register_sources(con, settings, job.inputs, spill)
         register_config_tables(con, job.config)
         for name, value in job.variables.items():
             con.execute(f"set variable {name} = ?", [value])
@@ -362,23 +363,25 @@ def bound_resources(con: duckdb.DuckDBPyConnection, settings: Settings, spill: P
 
 
 def register_sources(
-    con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, list[str]]
+    con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, list[str]], spill: Path
 ) -> None:
     import pyarrow as pa
 
-    lake = settings.lake_store
-    for dataset, keys in inputs.items():
-        if keys and lake.is_local:
-            # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow
-            # dataset's read-ahead is not). Columns a file lacks read as NULL, as with Arrow.
-            files = "[" + ", ".join(sql_string(lake.uri_for(key)) for key in keys) + "]"
-            con.execute(
-                f"create temp view src_{dataset} as "
-                f"select * from read_parquet({files}, union_by_name = true)"
-            )
+    files = local_inputs(settings.lake_store, inputs, spill / "inputs")
+    for dataset, paths in files.items():
+        if not paths:
+            # A table, not a registered Arrow object: see local_inputs for why no Arrow scan.
+            con.register("empty_source", clean_schema(dataset).empty_table())
+            con.execute(f"create temp table src_{dataset} as select * from empty_source")
+            con.unregister("empty_source")
             continue
-        source = lake.arrow_dataset(keys) if keys else clean_schema(dataset).empty_table()
-        con.register(f"src_{dataset}", source)
+        # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow
+        # dataset's read-ahead is not). Columns a file lacks read as NULL.
+        listed = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
+        con.execute(
+            f"create temp view src_{dataset} as "
+            f"select * from read_parquet({listed}, union_by_name = true)"
+        )
     regions = load_regions()
     con.register(
         "src_reference_provinces",
@@ -393,6 +396,35 @@ def register_sources(
         "src_reference_regencies",
         pa.Table.from_pylist([asdict(regency) for regency in regions.regencies.values()]),
     )
+
+
+def local_inputs(
+    lake: Storage, inputs: dict[str, list[str]], folder: Path
+) -> dict[str, list[Path]]:
+    """Each dataset's clean files as local paths: the lake's own when it is a folder, otherwise
+    downloaded into ``folder`` (the build's spill folder, removed with it).
+
+    DuckDB reads local Parquet itself. An S3 lake read through an Arrow dataset instead let
+    DuckDB 1.5 push a join's bloom filter into the Arrow scan, which the Python client does
+    not implement ("Pushdown Filter Type BLOOM_FILTER is not currently supported in PyArrow
+    Scans"): every incremental build on the national lake failed (docs/marts.md).
+    """
+    if lake.is_local:
+        return {
+            dataset: [Path(lake.uri_for(key)) for key in keys] for dataset, keys in inputs.items()
+        }
+    local = {
+        dataset: [folder.joinpath(*PurePosixPath(key).parts) for key in keys]
+        for dataset, keys in inputs.items()
+    }
+    downloads = [
+        (key, path)
+        for dataset, keys in inputs.items()
+        for key, path in zip(keys, local[dataset], strict=True)
+    ]
+    log.info("downloading %d clean files from %s", len(downloads), lake.uri)
+    lake.download_many(downloads)
+    return local
 
 
 def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecord]) -> None:

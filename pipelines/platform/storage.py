@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     import boto3.session
     import botocore.loaders
     import pyarrow
-    import pyarrow.dataset
-    import pyarrow.fs
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef, ObjectTypeDef
 
@@ -183,8 +181,12 @@ class Storage(ABC):
         """Upload each (local file, key); to an object store several at a time."""
         self._each(self.upload_file, files)
 
+    def download_many(self, files: Sequence[tuple[str, Path]]) -> None:
+        """Download each (key, local file); from an object store several at a time."""
+        self._each(self.download_file, files)
+
     def _each(
-        self, operation: Callable[[Any, str], None], calls: Sequence[tuple[Any, str]]
+        self, operation: Callable[[Any, Any], None], calls: Sequence[tuple[Any, Any]]
     ) -> None:
         """``operation`` once per call's arguments; on an object store several at a time."""
         if self.is_local or len(calls) < 2:
@@ -214,12 +216,6 @@ class Storage(ABC):
     def _staged(self, key: str) -> AbstractContextManager[Path]:
         """A local path to write; published atomically to ``key`` when the block succeeds."""
 
-    @abstractmethod
-    def _arrow_filesystem(self) -> pyarrow.fs.FileSystem: ...
-
-    @abstractmethod
-    def _arrow_path(self, key: str) -> str: ...
-
     def write_parquet(self, key: str, table: pyarrow.Table) -> None:
         import pyarrow.parquet as pq
 
@@ -227,35 +223,22 @@ class Storage(ABC):
             pq.write_table(table, temp)
 
     def read_parquet(self, keys: builtins.list[str]) -> pyarrow.Table:
-        return self.arrow_dataset(keys).to_table()
-
-    def arrow_dataset(self, keys: builtins.list[str]) -> pyarrow.dataset.Dataset:
-        """A lazy dataset over ``keys`` whose schema is the union of the files' schemas.
+        """The rows of ``keys`` as one table whose schema is the union of the files' schemas.
 
         Files written at different times may have gained columns or widened types; unifying
-        lets one scan read them all (missing columns read as null).
+        reads them all (missing columns read as null). Objects are downloaded first.
         """
         import pyarrow.dataset as ds
 
         if not keys:
             raise ValueError(f"No Parquet keys given to read from {self.uri}.")
-        filesystem = self._arrow_filesystem()
-        paths = [self._arrow_path(_check_key(key)) for key in keys]
-        try:
-            # Footers are read here, so a missing file surfaces now rather than mid-scan.
-            dataset = ds.dataset(paths, filesystem=filesystem, format="parquet")
-            fragments = builtins.list(dataset.get_fragments())
-            schemas = [fragment.physical_schema for fragment in fragments]
-        except FileNotFoundError:
-            self._raise_first_missing(keys)
-            raise
-        except OSError as err:  # Arrow's own S3 client, after its retries (ArrowIOError)
-            raise StorageError(
-                f"Reading the Parquet footers under {self.uri} failed: {err}. Check that the "
-                "store is reachable, then rerun."
-            ) from err
-        schema = self._unified(schemas, keys)
-        return ds.FileSystemDataset(fragments, schema, dataset.format, filesystem)
+        with tempfile.TemporaryDirectory(prefix="sentra-parquet-") as folder:
+            paths = [Path(folder, f"{number}.parquet") for number in range(len(keys))]
+            self.download_many(builtins.list(zip(keys, paths, strict=True)))
+            schemas = [ds.dataset(path, format="parquet").schema for path in paths]
+            return ds.dataset(
+                [str(path) for path in paths], self._unified(schemas, keys), format="parquet"
+            ).to_table()
 
     def _unified(
         self, schemas: builtins.list[pyarrow.Schema], keys: builtins.list[str]
@@ -269,11 +252,6 @@ class Storage(ABC):
                 f"Parquet files under {self.uri} have incompatible schemas ({err}); "
                 f"keys: {keys}. Rewrite the odd file or read the files separately."
             ) from err
-
-    def _raise_first_missing(self, keys: builtins.list[str]) -> None:
-        for key in keys:
-            if not self.exists(key):
-                raise _missing("read_parquet", self.uri_for(key))
 
 
 class LocalStorage(Storage):
@@ -389,14 +367,6 @@ class LocalStorage(Storage):
     def _staged(self, key: str) -> AbstractContextManager[Path]:
         return _replacing(self._path(key))
 
-    def _arrow_filesystem(self) -> pyarrow.fs.FileSystem:
-        import pyarrow.fs as pafs
-
-        return pafs.LocalFileSystem()
-
-    def _arrow_path(self, key: str) -> str:
-        return self.uri_for(key)
-
 
 class S3Storage(Storage):
     """An S3 bucket prefix. A single PUT is atomic on S3, so no temp keys are needed.
@@ -425,7 +395,6 @@ class S3Storage(Storage):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._client: S3Client | None = None
-        self._filesystem: pyarrow.fs.S3FileSystem | None = None
 
     def __repr__(self) -> str:
         return f"S3Storage({self.uri!r})"
@@ -463,38 +432,6 @@ class S3Storage(Storage):
                 ),
             )
         return self._client
-
-    def _arrow_filesystem(self) -> pyarrow.fs.FileSystem:
-        if self._filesystem is None:
-            self._filesystem = self._new_arrow_filesystem()
-        return self._filesystem
-
-    def _new_arrow_filesystem(self) -> pyarrow.fs.S3FileSystem:
-        import pyarrow.fs as pafs
-
-        # Arrow has its own AWS SDK: give it the same endpoint and region boto3 uses.
-        options: dict[str, Any] = {
-            "region": self.client.meta.region_name,
-            "connect_timeout": self.connect_timeout,
-            "request_timeout": self.read_timeout,
-            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=self.max_attempts),
-        }
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        if endpoint:
-            parsed = urlsplit(endpoint)
-            options["scheme"] = parsed.scheme or "https"
-            options["endpoint_override"] = parsed.netloc or parsed.path
-        # Keys from the environment are passed on explicitly; without them Arrow's own default
-        # chain (profiles, instance and web-identity roles) finds and refreshes credentials,
-        # which frozen copies from boto3 would not.
-        if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
-            options["access_key"] = os.environ["AWS_ACCESS_KEY_ID"]
-            options["secret_key"] = os.environ["AWS_SECRET_ACCESS_KEY"]
-            options["session_token"] = os.environ.get("AWS_SESSION_TOKEN")
-        return pafs.S3FileSystem(**options)
-
-    def _arrow_path(self, key: str) -> str:
-        return f"{self.bucket}/{self._object_key(key)}"
 
     # -- errors -------------------------------------------------------------------------
 

@@ -155,6 +155,26 @@ def test_every_incremental_build_equals_a_full_rebuild(
         assert incremental["fct_marketplace_sales_monthly"] or step == 0
 
 
+def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
+    settings: Settings, s3_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An S3 lake's clean files are downloaded and read as a local lake's are, incrementally."""
+    caplog.set_level(logging.INFO, logger="pipelines.marts")
+    on_s3 = s3_settings.model_copy(update={"warehouse": str(tmp_path / "s3" / "s.duckdb")})
+    for step, events in enumerate(SEQUENCES["exports, a resubmission and a correction"]):
+        for lake in (settings, on_s3):
+            for event in events:
+                event(lake)
+            Ingestor(lake).run()
+            caplog.clear()
+            build_and_publish(lake, f"step-{step}")
+        assert ("incremental build" in caplog.text) == (step > 0), caplog.text
+        assert "clean files from s3://" in caplog.text
+        assert marts_contents(on_s3.warehouse_path, CLOCK_COLUMN_SUFFIX) == marts_contents(
+            settings.warehouse_path, CLOCK_COLUMN_SUFFIX
+        )
+
+
 def test_the_events_move_the_marts(settings: Settings) -> None:
     """The corrections above do change the marts, so the equality is not vacuous."""
     for event in (JATIM, SHOP_EXPORT, ESMART_EXPORT):

@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
@@ -268,17 +267,6 @@ def test_parquet_round_trip_unifies_schemas(store: Storage) -> None:
         "units": [None, None, 12],
     }
     assert _keys(store) == keys
-
-
-def test_arrow_dataset_scans_lazily_in_duckdb(store: Storage) -> None:
-    store.write_parquet("clean/a.parquet", pa.table({"x": list(range(10))}))
-    store.write_parquet("clean/b.parquet", pa.table({"x": list(range(5))}))
-
-    dataset = store.arrow_dataset(["clean/a.parquet", "clean/b.parquet"])
-    con = duckdb.connect()
-    con.register("t", dataset)
-
-    assert con.execute("select count(*), sum(x) from t").fetchone() == (15, 55)
 
 
 def test_read_parquet_rejects_empty_and_missing_keys(store: Storage) -> None:

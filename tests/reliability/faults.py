@@ -32,8 +32,6 @@ from pipelines.platform.storage import Storage, StorageError, StoredObject
 
 if TYPE_CHECKING:
     import pyarrow
-    import pyarrow.dataset
-    import pyarrow.fs
 
 Mode = Literal["crash", "error", "lost-reply", "pause"]
 T = TypeVar("T")
@@ -146,17 +144,8 @@ class FaultyStorage(Storage):
     def read_parquet(self, keys: builtins.list[str]) -> pyarrow.Table:
         return self.inner.read_parquet(keys)
 
-    def arrow_dataset(self, keys: builtins.list[str]) -> pyarrow.dataset.Dataset:
-        return self.inner.arrow_dataset(keys)
-
     def _staged(self, key: str) -> AbstractContextManager[Path]:
         raise AssertionError("writes go through the inner store")
-
-    def _arrow_filesystem(self) -> pyarrow.fs.FileSystem:
-        return self.inner._arrow_filesystem()
-
-    def _arrow_path(self, key: str) -> str:
-        return self.inner._arrow_path(key)
 
 
 @contextmanager

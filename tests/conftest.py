@@ -134,6 +134,15 @@ def local_settings(root: Path) -> Settings:
     )
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The settings as the SENTRA_* variables the CLI reads."""
+    return {
+        f"SENTRA_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_none=True).items()
+        if isinstance(value, str | int | float | date)
+    }
+
+
 @pytest.fixture
 def s3_settings(s3_env: str, tmp_path: Path) -> Settings:
     """Landing and lake in a fresh moto bucket; the warehouse stays a local file."""

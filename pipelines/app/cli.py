@@ -334,13 +334,23 @@ def replay(
 @app.command()
 def build(
     force: Annotated[bool, typer.Option(help="Rebuild even if nothing changed.")] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the version's HTML report. With --no-report only the marts are "
+            "published, as the Airflow build task does; the next `sentra build` writes the "
+            "missing report."
+        ),
+    ] = True,
     run_id: RunIdOption = None,
 ) -> None:
     """Build the marts from the clean lake and publish them atomically."""
-    run_build(load_settings(), force, run_id)
+    run_build(load_settings(), force, run_id, with_report=report)
 
 
-def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild:
+def run_build(
+    settings: Settings, force: bool, run_id: str | None, with_report: bool = True
+) -> MartsBuild:
     from pipelines.app import usecases
     from pipelines.lake.ledger import new_run_id
     from pipelines.marts.schema import MartsCheckError
@@ -348,7 +358,9 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild
 
     try:
         with console.status("building marts ..."):
-            result = usecases.build(settings, run_id or new_run_id(), force=force)
+            result = usecases.build(
+                settings, run_id or new_run_id(), force=force, with_report=with_report
+            )
     except (MartsCheckError, StorageError) as error:
         errors.print(
             f"[red]Marts not published:[/red] {error}. "
@@ -360,6 +372,8 @@ def run_build(settings: Settings, force: bool, run_id: str | None) -> MartsBuild
         console.print(f"  marts.{table}: {rows:,} rows")
     if result.report:
         console.print(f"Report: {result.report}")
+    elif not with_report:
+        console.print("Report not asked for (--no-report); the next `sentra build` writes it.")
     else:
         errors.print(
             "[yellow]Report not written[/yellow] (see the log); the next `sentra build` writes it."

@@ -6,7 +6,6 @@ visible; the next run completes."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from pipelines.marts.publish import build_and_publish
 from pipelines.marts.release import current_version, published_versions
 from pipelines.platform.settings import Settings
 from pipelines.platform.storage import StorageError
-from tests.conftest import TEST_AS_OF
+from tests.conftest import TEST_AS_OF, as_environment
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 from tests.reliability.faults import Faults, faulty_stores
 from tests.reliability.lake_state import assert_nothing_half_visible
@@ -81,15 +80,6 @@ def published_with_a_new_file_since(settings: Settings) -> PublishRecord:
     )
     ingest(settings, "run-0b")
     return first
-
-
-def as_environment(settings: Settings) -> dict[str, str]:
-    """The settings as the SENTRA_* variables the CLI reads."""
-    return {
-        f"SENTRA_{name.upper()}": str(value)
-        for name, value in settings.model_dump(exclude_none=True).items()
-        if isinstance(value, str | int | float | date)
-    }
 
 
 def latest_record_error(settings: Settings, sha256: str) -> str:

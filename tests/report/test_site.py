@@ -10,12 +10,14 @@ import pytest
 
 from pipelines.app import usecases
 from pipelines.ingest.engine import Ingestor
+from pipelines.lake.publications import published_records
 from pipelines.platform.settings import Settings
 from pipelines.platform.storage import open_storage
 from pipelines.report.site import (
     REPORT,
     fetch_report,
     install_site,
+    report_location,
     report_prefix,
     report_published,
     upload_site,
@@ -131,3 +133,29 @@ def test_a_report_that_fails_leaves_the_published_marts_and_is_written_next_buil
 
     assert not again.published
     assert again.report is not None and Path(again.report).is_file()
+
+
+def test_build_no_report_publishes_the_marts_and_the_next_build_writes_the_report(
+    settings: Settings,
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.app.cli import app
+    from tests.conftest import as_environment
+
+    settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
+    Ingestor(settings).run()
+    runner = CliRunner()
+
+    marts_only = runner.invoke(app, ["build", "--no-report"], env=as_environment(settings))
+    version = published_records(settings.lake_store)[-1].version
+    assert marts_only.exit_code == 0, marts_only.output
+    assert "Report not asked for (--no-report)" in marts_only.output
+    assert version and not report_published(settings, version)
+
+    again = runner.invoke(app, ["build"], env=as_environment(settings))
+    assert again.exit_code == 0, again.output
+    assert published_records(settings.lake_store)[-1].version == version  # nothing rebuilt
+    assert report_published(settings, version)
+    unwrapped = "".join(again.output.split())  # the console wraps long paths
+    assert f"Report:{report_location(settings, version)}" in unwrapped

@@ -7,10 +7,13 @@ RSS), on a lake that is already ingested (e.g. the national sample):
    clean Parquet -- every order line once in its latest export (a window over all lines), then
    orders, lines, units, net rupiah and buyers per seller and month -- with DuckDB's defaults.
    The yardstick of issue 11's targets.
-2. ``full``: ``sentra build --force``: every model of ``sql/``, the data tests, the Parquet
-   exports and the publish, under the configured memory limit.
+2. ``full``: ``sentra build --force --no-report``: every model of ``sql/``, the data tests, the
+   Parquet exports and the publish, under the configured memory limit -- what the Airflow build
+   task runs before the marts are announced. Then ``sentra build`` writes that version's HTML
+   report (the Airflow report task), timed apart.
 3. ``incremental``: one new export lands (a shop's export again, with one line's status
-   corrected), ``sentra ingest`` takes it in (not timed), then ``sentra build`` (timed).
+   corrected), ``sentra ingest`` takes it in (not timed), then ``sentra build --no-report`` and
+   the report, each timed.
 
 The lake is linked, not copied, into ``--work`` (clean Parquet is immutable), so the source lake
 never changes::
@@ -75,7 +78,9 @@ copy (
 class Results:
     plain: Run
     full: Run
+    full_report: Run
     incremental: Run
+    incremental_report: Run
     order_lines: int
     exports: int
 
@@ -113,13 +118,15 @@ def measure(source_lake: Path, export: Path, work: Path) -> Results:
     shutil.rmtree(landing, ignore_errors=True)
     env = local_env(landing, lake, work / "warehouse")
     plain = timed(python("benchmarks.marts_build", "plain", str(lake), str(work / "plain.parquet")))
-    full = timed(sentra("build", "--force"), env)
+    full = timed(sentra("build", "--force", "--no-report"), env)
+    full_report = timed(sentra("build"), env)
     new_export = landing / NEW_EXPORT_FOLDER / export.name
     new_export.parent.mkdir(parents=True)
     new_export.write_bytes(corrected(export.read_bytes()))
     timed(sentra("ingest"), env)
-    incremental = timed(sentra("build"), env)
-    return Results(plain, full, incremental, order_lines, exports)
+    incremental = timed(sentra("build", "--no-report"), env)
+    incremental_report = timed(sentra("build"), env)
+    return Results(plain, full, full_report, incremental, incremental_report, order_lines, exports)
 
 
 def lake_size(lake: Path) -> tuple[int, int]:
@@ -141,10 +148,13 @@ def verdict(measured: float, target: float, unit: str) -> str:
 
 def report(results: Results, command: str) -> str:
     ratio = results.full.seconds / results.plain.seconds
+    report_step = "then `sentra build`: writes that version's report (the report task)"
     rows = [
         ("plain one-query mart step (DuckDB defaults)", results.plain),
-        ("`sentra build --force` (full)", results.full),
-        ("`sentra build` after one new export (incremental)", results.incremental),
+        ("`sentra build --force --no-report` (full)", results.full),
+        (report_step, results.full_report),
+        ("`sentra build --no-report` after one new export (incremental)", results.incremental),
+        (report_step, results.incremental_report),
     ]
     memory = verdict(results.full.peak_rss_mib, MEMORY_TARGET_MIB, " MiB")
     incremental = verdict(results.incremental.seconds, INCREMENTAL_TARGET_SECONDS, " s")
@@ -159,7 +169,11 @@ def report(results: Results, command: str) -> str:
 Machine: {platform.platform()}, {os.cpu_count()} CPUs (`nproc`), shared with other sessions;
 load average (1 min) at the start of each path in the table. Lake: {results.exports:,} clean
 marketplace exports, {results.order_lines:,} order lines. Each path is one whole process under
-`/usr/bin/time -v`; the build runs with the default `SENTRA_DUCKDB_MEMORY_LIMIT`.
+`/usr/bin/time -v`; the build runs with the default `SENTRA_DUCKDB_MEMORY_LIMIT`. The targets
+are judged on the marts build and publish, as the Airflow build task runs it; the report is a
+task of its own after the marts are announced. A whole `sentra build` does both: full
+{results.full.seconds + results.full_report.seconds:.2f} s, incremental
+{results.incremental.seconds + results.incremental_report.seconds:.2f} s (two processes' sums).
 
 | path | wall s | peak RSS MiB | load (1 min) |
 |---|---|---|---|

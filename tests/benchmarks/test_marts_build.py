@@ -31,10 +31,11 @@ def test_smoke_run_measures_plain_full_and_incremental_and_writes_its_section(
 
     text = doc.read_text(encoding="utf-8")
     assert "other sections stay" in text
-    for label in ("plain one-query mart step", "(full)", "(incremental)", "load average"):
+    labels = ("plain one-query mart step", "(full)", "(incremental)", "report task", "load average")
+    for label in labels:
         assert label in text
     figures = re.findall(r"^\| [^|]+ \| ([\d.]+) \| ([\d,]+) \| ([\d.]+) \|$", text, re.M)
-    assert len(figures) == 3 and all(float(seconds) > 0 for seconds, _, _ in figures)
+    assert len(figures) == 5 and all(float(seconds) > 0 for seconds, _, _ in figures)
     assert "Lake: 1 clean\nmarketplace exports, 4 order lines" in text
     assert text.count("| met (") + text.count("| **missed** (") == 3
     # A rerun replaces the section instead of appending a second one.

@@ -347,12 +347,15 @@ def count_frame(frame: pd.DataFrame, counted: dict[str, dict[str, Any]]) -> File
 
 def file_configurations(suite: Any, parameters: dict[str, Any], batch_id: str) -> list[Any]:
     """The suite's configurations as GX evaluates them for one file: parameters filled in, the
-    batch named, in GX's order (grouped by column, as ``process_expectations_for_validation``)."""
+    batch named, in GX's order (grouped by column, as ``process_expectations_for_validation``),
+    as its expectation objects give them back (with their arguments' types: a year bound is a
+    float)."""
     by_column: dict[str, list[Any]] = {}
     for expectation in suite.expectation_configurations:
         configuration = copy.deepcopy(expectation)
         configuration.process_suite_parameters(suite_parameters=parameters)
         configuration.kwargs["batch_id"] = batch_id
+        configuration = configuration.to_domain_obj().configuration
         column = configuration.kwargs.get("column")
         by_column.setdefault(column if isinstance(column, str) else "", []).append(configuration)
     return [configuration for group in by_column.values() for configuration in group]

@@ -59,7 +59,7 @@ PAIR_ROWS_COUNTED = {
     "either_value_is_missing": "{a} is not null and {b} is not null",
     "neither": "true",
 }
-# Every failing row of a union is located with its file: a file's failing rows are known.
+# A union's located rows name their file (``BATCH_FILE_COLUMN``): a failing row tells which.
 UNION_RESULT_FORMAT: dict[str, Any] = {
     **DUCKDB_RESULT_FORMAT,
     "partial_unexpected_count": LOCATED_ROWS_LIMIT,
@@ -138,7 +138,7 @@ class FrameUnion:
         )
 
         meta = copy.deepcopy(dict(union_result.meta))
-        markers = meta.get("batch_markers") or {}
+        markers = meta["batch_markers"]
         markers.pop("pandas_data_fingerprint", None)
         frame = frame_of(file)
         if frame.memory_usage().sum() < HASH_THRESHOLD:

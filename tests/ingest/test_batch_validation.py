@@ -216,6 +216,7 @@ def registry_landing() -> dict[str, bytes]:
         "registry/jateng/sentra.csv": registry_csv(jateng),
         "registry/jatim/sentra.xlsx": registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS),
         "registry/bali/sentra.csv": registry_csv(bali),
+        "registry/ntb/header-only.csv": registry_csv([]),  # no sentra: zero rows, no province
         # A member IKM listed twice: a row-level failure of the member suite.
         "registry/jatim/anggota.csv": members_csv([["IKM-0100", "SIKM-3507-0001", "Baru", ""]] * 2),
         "registry/diy/sentra-copy.csv": registry_csv(DIY_ROWS),  # the same bytes again
@@ -254,11 +255,11 @@ def test_each_registry_file_of_a_batch_gets_what_validating_it_alone_gives(
     monkeypatch.setattr(engine, "MAX_BATCH_FILES", 1)
     alone_settings, alone = ingested(tmp_path / "alone", validator, landing)
 
-    # The first six files wait together (five with sentra, two with members) until the copy
+    # The first seven files wait together (six with sentra, two with members) until the copy
     # settles them (the same bytes); then three until DIY's second resubmission settles its
     # first (the same province); the last two (one with members) at the end.
     assert unions == [
-        ("registry_sentra", 5),
+        ("registry_sentra", 6),
         ("registry_members", 2),
         ("registry_sentra", 3),
         ("registry_sentra", 2),
@@ -269,6 +270,7 @@ def test_each_registry_file_of_a_batch_gets_what_validating_it_alone_gives(
         "registry/jateng/sentra.csv": "ingested",
         "registry/jatim/sentra.xlsx": "ingested",
         "registry/bali/sentra.csv": "ingested",
+        "registry/ntb/header-only.csv": "ingested",
         "registry/jatim/anggota.csv": "quarantined",
         "registry/diy/sentra-copy.csv": "skipped",
         "registry/diy/partial.csv": "quarantined",
@@ -282,7 +284,7 @@ def test_each_registry_file_of_a_batch_gets_what_validating_it_alone_gives(
     assert "members_within_jumlah_ikm" in batched["registry/jatim/members.xlsx"].warnings[0]
     assert what_each_file_got(batched) == what_each_file_got(alone)
     batched_documents = lake_documents(batched_settings)
-    assert sum(key.startswith("docs/results/") for key in batched_documents) == 13
+    assert sum(key.startswith("docs/results/") for key in batched_documents) == 14
     assert batched_documents == lake_documents(alone_settings)
     assert kept_results(batched_settings) == kept_results(alone_settings)
     assert clean_tables(batched_settings) == clean_tables(alone_settings)

@@ -78,7 +78,7 @@ class PendingPage:
 
 @dataclass(frozen=True)
 class HeldFile:
-    """A claimed, raw-copied and converted file waiting to be validated with others."""
+    """A claimed, raw-copied file, its typed tables waiting to be validated with others."""
 
     landed: LandedFile
     received_at: datetime
@@ -96,10 +96,10 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 
 
 class ValidationBatch:
-    """The stage between converting a run's files and settling them.
+    """The stage between reading a run's files into typed tables and settling them.
 
-    Converted files wait here to be validated together (``Ingestor.conclude_held``), then each
-    is settled with its own outcome; files that need no validation, or failed, pass through.
+    Files wait here to be validated together (``Ingestor.conclude_held``), then each
+    is settled with its own outcomes; files that need no validation, or failed, pass through.
     """
 
     def __init__(self, ingestor: Ingestor, settled: set[str]) -> None:
@@ -559,7 +559,7 @@ class Ingestor:
             self.lake.upload_file(path, raw_key)
 
     def process(self, landed: LandedFile) -> FeedResult | PendingValidation:
-        """The feed's result, or its converted file waiting for a batch validation."""
+        """The feed's result, or its typed tables waiting for a batch validation."""
         feed = FEEDS[landed.source]
         return (feed.prepare or feed.process)(self.feed_context(landed), landed)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.lake.ledger import utc_now
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from pipelines.lake.ledger import LedgerRecord
@@ -137,23 +138,54 @@ class FeedResult:
 
 
 @dataclass(frozen=True)
-class PendingValidation:
-    """A file converted to typed Parquet whose validation the ingest runs in a batch of files."""
+class PendingTable:
+    """One typed table of a file and the suite that checks it."""
 
     suite: str
-    path: Path
+    data: Path | pd.DataFrame
+    """A typed Parquet file (validated by GX's SQL engine on DuckDB, large feeds) or a pandas
+    frame (GX's pandas engine, every failing row located: small feeds)."""
+
+
+@dataclass(frozen=True)
+class PendingValidation:
+    """A file parsed to typed tables whose validation the ingest runs in a batch of files."""
+
+    tables: tuple[PendingTable, ...]
     parameters: Callable[[], dict[str, Any]]
-    """The expectation parameters, computed when the file is validated: its truncation check
-    compares it with the files of its scopes settled before it, in this run too."""
+    """The expectation parameters of every table, computed when the file is validated: its
+    truncation check compares it with the files of its scopes settled before it, in this run
+    too."""
     scopes: frozenset[str]
-    """The file's ``ROWS_BY_SCOPE`` scopes: a batch settles before another file of them joins."""
-    finish: Callable[[ValidationOutcome], FeedResult]
-    """The file's result once its validation outcome is known (``path`` becomes one of its
-    ``files``); when this raises, the caller discards the file."""
+    """The scopes whose earlier files the truncation check reads: a batch settles before another
+    file of them joins."""
+    finish: Callable[[list[ValidationOutcome]], FeedResult]
+    """The file's result once the outcomes of its tables are known, in the order of ``tables``
+    (a Parquet table becomes one of its ``files``); when this raises, the caller discards the
+    file."""
 
     def discard(self) -> None:
-        """Delete the converted file of a validation that will not run (the file failed)."""
-        self.path.unlink(missing_ok=True)
+        """Delete the converted files of a validation that will not run (the file failed)."""
+        for table in self.tables:
+            if isinstance(table.data, Path):
+                table.data.unlink(missing_ok=True)
+
+
+def validated_alone(context: FeedContext, prepared: FeedResult | PendingValidation) -> FeedResult:
+    """A prepared file's result with its tables validated for it alone (a feed's ``process``)."""
+    if isinstance(prepared, FeedResult):
+        return prepared
+    try:
+        parameters = prepared.parameters()
+        return prepared.finish(
+            [
+                context.validator.validate_table(table.suite, table.data, parameters)
+                for table in prepared.tables
+            ]
+        )
+    except BaseException:
+        prepared.discard()
+        raise
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,10 @@ from pipelines.feeds.contract import (
     FeedContext,
     FeedResult,
     LandedFile,
+    PendingTable,
+    PendingValidation,
     lineage_fields,
+    validated_alone,
 )
 from pipelines.feeds.formats import (
     ValueFormatError,
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from pipelines.lake.ledger import LedgerRecord
+    from pipelines.quality.validation import ValidationOutcome
 
 SOURCE = "registry"
 SENTRA_DATASET = "registry_sentra"
@@ -597,7 +601,14 @@ MEMBER_COLUMNS: dict[str, str] = {
 
 
 def process_registry_file(context: FeedContext, landed: LandedFile) -> FeedResult:
-    """Parse and validate one landed registry file into typed tables and a verdict.
+    """Parse and validate one landed registry file into typed tables and a verdict."""
+    return validated_alone(context, prepare_registry_file(context, landed))
+
+
+def prepare_registry_file(
+    context: FeedContext, landed: LandedFile
+) -> FeedResult | PendingValidation:
+    """Parse one landed registry file into typed tables; their validation is left to the ingest.
 
     The typed tables always come back (bad rows included) so the ingest can apply the source's
     quarantine policy: publish without the bad rows, or quarantine the whole file.
@@ -610,29 +621,41 @@ def process_registry_file(context: FeedContext, landed: LandedFile) -> FeedResul
     except RegistryFormatError as error:
         report.file_error = str(error)
         return FeedResult(report=report)
-    parameters = validation_parameters(context.settings.reference_date())
     rows_by_scope = scope_row_counts(parsed.sentra)
-    parameters["min_expected_rows"] = context.minimum_expected_rows(
-        rows_by_scope, latest_earlier_period
-    )
-    outcomes = []
+
+    def parameters() -> dict[str, Any]:
+        return {
+            **validation_parameters(context.settings.reference_date()),
+            "min_expected_rows": context.minimum_expected_rows(
+                rows_by_scope, latest_earlier_period
+            ),
+        }
+
+    def finish(outcomes: list[ValidationOutcome]) -> FeedResult:
+        report.cell_problems = parsed.issues
+        report.failed_checks = [check for outcome in outcomes for check in outcome.failed]
+        report.rows_in = parsed.rows_in
+        report.rows_rejected = len(report.located_rows())
+        frames = {SENTRA_DATASET: parsed.sentra, MEMBERS_DATASET: parsed.members}
+        return FeedResult(
+            tables={
+                dataset: to_arrow(frame) for dataset, frame in frames.items() if frame is not None
+            },
+            outcomes=outcomes,
+            report=report if parsed.issues or report.blocking_checks else None,
+            rows_in=parsed.rows_in,
+            rows_by_scope=rows_by_scope,
+        )
+
+    tables = []
     if parsed.sentra is not None:
         frame = parsed.sentra.assign(member_ikm_listed=members_per_sentra(parsed))
-        outcomes.append(context.validator.validate(SENTRA_DATASET, frame, parameters))
+        tables.append(PendingTable(SENTRA_DATASET, frame))
     if parsed.members is not None:
-        outcomes.append(context.validator.validate(MEMBERS_DATASET, parsed.members, parameters))
-    report.cell_problems = parsed.issues
-    report.failed_checks = [check for outcome in outcomes for check in outcome.failed]
-    report.rows_in = parsed.rows_in
-    report.rows_rejected = len(report.located_rows())
-    frames = {SENTRA_DATASET: parsed.sentra, MEMBERS_DATASET: parsed.members}
-    return FeedResult(
-        tables={dataset: to_arrow(frame) for dataset, frame in frames.items() if frame is not None},
-        outcomes=outcomes,
-        report=report if parsed.issues or report.blocking_checks else None,
-        rows_in=parsed.rows_in,
-        rows_by_scope=rows_by_scope,
-    )
+        tables.append(PendingTable(MEMBERS_DATASET, parsed.members))
+    # The truncation check compares a province's file with its earlier periods, too.
+    provinces = frozenset(scope.partition(SCOPE_SEPARATOR)[0] for scope in rows_by_scope)
+    return PendingValidation(tuple(tables), parameters, provinces, finish)
 
 
 def scope_row_counts(sentra: pd.DataFrame | None) -> dict[str, int]:
@@ -718,6 +741,7 @@ FEED = Feed(
     source=SOURCE,
     datasets=(SENTRA_DATASET, MEMBERS_DATASET),
     process=process_registry_file,
+    prepare=prepare_registry_file,
     clean_schema=clean_schema,
     freshness_scopes=provinces_of,
     expected_scopes=every_province,

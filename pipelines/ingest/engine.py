@@ -78,7 +78,7 @@ class PendingPage:
 
 @dataclass(frozen=True)
 class HeldFile:
-    """A claimed, raw-copied and converted file waiting to be validated with others."""
+    """A claimed, raw-copied file, its typed tables waiting to be validated with others."""
 
     landed: LandedFile
     received_at: datetime
@@ -96,10 +96,10 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 
 
 class ValidationBatch:
-    """The stage between converting a run's files and settling them.
+    """The stage between reading a run's files into typed tables and settling them.
 
-    Converted files wait here to be validated together (``Ingestor.conclude_held``), then each
-    is settled with its own outcome; files that need no validation, or failed, pass through.
+    Files wait here to be validated together (``Ingestor.conclude_held``), then each
+    is settled with its own outcomes; files that need no validation, or failed, pass through.
     """
 
     def __init__(self, ingestor: Ingestor, settled: set[str]) -> None:
@@ -405,13 +405,15 @@ class Ingestor:
         return self.settle_processed(landed, received_at, raw_key, result)
 
     def conclude_held(self, held: Sequence[HeldFile]) -> list[FileOutcome]:
-        """Validate the held files together, then settle each with its own outcome.
+        """Validate the held files together, then settle each with its own outcomes.
 
         If validating them together fails, each is validated alone, so an error fails only the
         file it comes from.
         """
         try:
-            validations: Sequence[ValidationOutcome | Exception] = self.validate_together(held)
+            validations: Sequence[list[ValidationOutcome] | Exception] = self.validate_together(
+                held
+            )
         except Exception as error:
             if len(held) > 1:
                 log.exception("validating %d files together failed; one by one now", len(held))
@@ -422,23 +424,30 @@ class Ingestor:
             for file, validation in zip(held, validations, strict=True)
         ]
 
-    def validate_together(self, held: Sequence[HeldFile]) -> list[ValidationOutcome]:
-        """Each held file's validation outcome, one batch of files per suite."""
-        from pipelines.quality.batch_validation import ParquetFile, validate_parquet_files
+    def validate_together(self, held: Sequence[HeldFile]) -> list[list[ValidationOutcome]]:
+        """The validation outcomes of each held file's tables, one batch of tables per suite."""
+        from pipelines.quality.batch_validation import BatchFile, validate_files
 
-        by_suite: dict[str, list[int]] = {}
+        parameters = [file.pending.parameters() for file in held]
+        by_suite: dict[str, list[tuple[int, int]]] = {}
         for position, file in enumerate(held):
-            by_suite.setdefault(file.pending.suite, []).append(position)
-        outcomes: dict[int, ValidationOutcome] = {}
-        for suite, positions in by_suite.items():
-            pending = [held[position].pending for position in positions]
-            files = [ParquetFile(file.path, file.parameters()) for file in pending]
-            outcomes |= dict(
-                zip(positions, validate_parquet_files(self.validator, suite, files), strict=True)
-            )
-        return [outcomes[position] for position in range(len(held))]
+            for table_position, table in enumerate(file.pending.tables):
+                by_suite.setdefault(table.suite, []).append((position, table_position))
+        outcomes: dict[tuple[int, int], ValidationOutcome] = {}
+        for suite, places in by_suite.items():
+            files = [
+                BatchFile(held[position].pending.tables[table].data, parameters[position])
+                for position, table in places
+            ]
+            outcomes |= dict(zip(places, validate_files(self.validator, suite, files), strict=True))
+        return [
+            [outcomes[position, table] for table in range(len(file.pending.tables))]
+            for position, file in enumerate(held)
+        ]
 
-    def conclude(self, file: HeldFile, validation: ValidationOutcome | Exception) -> FileOutcome:
+    def conclude(
+        self, file: HeldFile, validation: list[ValidationOutcome] | Exception
+    ) -> FileOutcome:
         landed, received_at, raw_key = file.landed, file.received_at, file.raw_key
         try:
             try:
@@ -550,7 +559,7 @@ class Ingestor:
             self.lake.upload_file(path, raw_key)
 
     def process(self, landed: LandedFile) -> FeedResult | PendingValidation:
-        """The feed's result, or its converted file waiting for a batch validation."""
+        """The feed's result, or its typed tables waiting for a batch validation."""
         feed = FEEDS[landed.source]
         return (feed.prepare or feed.process)(self.feed_context(landed), landed)
 

@@ -1,9 +1,11 @@
-"""Validate the Parquet files of a run together: GX's per-call cost once per batch, not per file.
+"""Validate the typed tables of a run's files together: GX's per-call cost once per batch.
 
 Each ``Batch.validate`` call costs GX close to a second of fixed work (a data source, then one
-query per metric) whatever the file's size; a national run of ~600 small exports paid it ~600
-times. Here one call screens a batch of files through a union view with a column naming each
-row's file (``BATCH_FILE_COLUMN``), and the outcome of each file is one of two:
+query per metric) whatever the file's size; a national run of ~600 small exports and 74 registry
+files paid it once per file and suite. Here one call screens a batch of files through a union
+with a column naming each row's file (``BATCH_FILE_COLUMN``): a DuckDB view over typed Parquet
+files (exports, on GX's SQL engine) or concatenated pandas frames (registries, on GX's pandas
+engine, as when they are validated alone). The outcome of each file is one of two:
 
 * the file passed every check in the union: its outcome is built from the union's result with
   the file's own counts (rows, non-missing values per check) through GX's own result formatter,
@@ -19,7 +21,8 @@ never miss one, so the union suite differs from the file's only where a check is
 the whole table: uniqueness becomes uniqueness within a file (compound with the file column),
 which also keeps a resubmission and its predecessor, which share their line ids, apart; the row
 count is compared per file with each file's own parameters. Files are grouped by the other
-parameters (a landing day, the vocabularies): one union is validated with one set of them.
+parameters the suite reads (a landing day, the vocabularies): one union is validated with one
+set of them.
 See docs/validation-performance.md, "Many small files".
 """
 
@@ -37,11 +40,14 @@ from pipelines.quality.validation import (
     BATCH_FILE_COLUMN,
     DUCKDB_RESULT_FORMAT,
     LOCATED_ROWS_LIMIT,
+    PANDAS_RESULT_FORMAT,
     ROW_LOCATION_COLUMNS,
     union_query,
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipelines.quality.validation import ValidationOutcome, Validator
 
 ROW_COUNT = "expect_table_row_count_to_be_between"
@@ -53,18 +59,27 @@ PAIR_ROWS_COUNTED = {
     "either_value_is_missing": "{a} is not null and {b} is not null",
     "neither": "true",
 }
+# A union's located rows name their file (``BATCH_FILE_COLUMN``): a failing row tells which.
 UNION_RESULT_FORMAT: dict[str, Any] = {
     **DUCKDB_RESULT_FORMAT,
     "partial_unexpected_count": LOCATED_ROWS_LIMIT,
     "unexpected_index_column_names": [BATCH_FILE_COLUMN, *ROW_LOCATION_COLUMNS],
 }
+FRAME_UNION_RESULT_FORMAT: dict[str, Any] = {
+    **PANDAS_RESULT_FORMAT,
+    "unexpected_index_column_names": [BATCH_FILE_COLUMN, *ROW_LOCATION_COLUMNS],
+}
+# The query GX's pandas engine gives a check without unexpected rows (its
+# ``_pandas_map_condition_query`` lists the unexpected rows' index).
+NO_ROWS_PANDAS_QUERY = "df.filter(items=[], axis=0)"
 
 
 @dataclass(frozen=True)
-class ParquetFile:
-    """A typed Parquet file to validate, with its expectation parameters."""
+class BatchFile:
+    """A typed table of one file to validate, with its expectation parameters: a Parquet file
+    (validated on DuckDB) or a pandas frame (validated on pandas)."""
 
-    path: Path
+    data: Path | pd.DataFrame
     parameters: dict[str, Any]
 
 
@@ -75,10 +90,76 @@ class FileCounts:
     """Per check (``meta.check``): the rows GX counts as non-missing for it in this file."""
 
 
-def validate_parquet_files(
-    validator: Validator, suite_name: str, files: Sequence[ParquetFile]
+class ParquetUnion:
+    """Typed Parquet files, checked as one DuckDB view on GX's SQL engine."""
+
+    file_format = DUCKDB_RESULT_FORMAT
+    union_format = UNION_RESULT_FORMAT
+    no_rows_query: str | None = None  # not asked for (``return_unexpected_index_query``)
+
+    def validate(
+        self, validator: Validator, suite: Any, files: Sequence[BatchFile], parameters: Any
+    ) -> Any:
+        paths = [path_of(file) for file in files]
+        return validator.validate_parquet_union(suite, paths, parameters, self.union_format)
+
+    def count_per_file(
+        self, files: Sequence[BatchFile], counted: dict[str, dict[str, Any]]
+    ) -> list[FileCounts]:
+        return count_per_parquet([path_of(file) for file in files], counted)
+
+    def file_meta(self, union_result: Any, file: BatchFile) -> dict[str, Any]:
+        return dict(union_result.meta)
+
+
+class FrameUnion:
+    """pandas frames, concatenated and checked on GX's pandas engine."""
+
+    file_format = PANDAS_RESULT_FORMAT
+    union_format = FRAME_UNION_RESULT_FORMAT
+    no_rows_query: str | None = NO_ROWS_PANDAS_QUERY
+
+    def validate(
+        self, validator: Validator, suite: Any, files: Sequence[BatchFile], parameters: Any
+    ) -> Any:
+        frames = [frame_of(file) for file in files]
+        return validator.validate_frame_union(suite, frames, parameters, self.union_format)
+
+    def count_per_file(
+        self, files: Sequence[BatchFile], counted: dict[str, dict[str, Any]]
+    ) -> list[FileCounts]:
+        return [count_frame(frame_of(file), counted) for file in files]
+
+    def file_meta(self, union_result: Any, file: BatchFile) -> dict[str, Any]:
+        """The union's meta with the file's own fingerprint, as GX's pandas engine marks it."""
+        from great_expectations.execution_engine.pandas_execution_engine import (
+            HASH_THRESHOLD,
+            hash_pandas_dataframe,
+        )
+
+        meta = copy.deepcopy(dict(union_result.meta))
+        markers = meta["batch_markers"]
+        markers.pop("pandas_data_fingerprint", None)
+        frame = frame_of(file)
+        if frame.memory_usage().sum() < HASH_THRESHOLD:
+            markers["pandas_data_fingerprint"] = hash_pandas_dataframe(frame)  # type: ignore[no-untyped-call]
+        return meta
+
+
+def path_of(file: BatchFile) -> Path:
+    assert isinstance(file.data, Path)
+    return file.data
+
+
+def frame_of(file: BatchFile) -> pd.DataFrame:
+    assert not isinstance(file.data, Path)
+    return file.data
+
+
+def validate_files(
+    validator: Validator, suite_name: str, files: Sequence[BatchFile]
 ) -> list[ValidationOutcome]:
-    """Each file's outcome, as ``validator.validate_parquet`` gives it, in batches."""
+    """Each file's outcome, as ``validator.validate_table`` gives it, in batches."""
     validator.gx_context()  # waits for a warm-up importing GX: its imports are not thread-safe
     screened: dict[int, ValidationOutcome] = {}
     definition = validator.suite_definition(suite_name)
@@ -90,7 +171,7 @@ def validate_parquet_files(
     return [
         screened[position]
         if position in screened
-        else validator.validate_parquet(suite_name, file.path, file.parameters)
+        else validator.validate_table(suite_name, file.data, file.parameters)
         for position, file in enumerate(files)
     ]
 
@@ -116,33 +197,36 @@ def batchable(definition: dict[str, Any]) -> bool:
 
 
 def groups_sharing_parameters(
-    definition: dict[str, Any], files: Sequence[ParquetFile]
+    definition: dict[str, Any], files: Sequence[BatchFile]
 ) -> list[list[int]]:
-    """Positions of the files whose parameters are equal but for those of per-file row counts."""
-    per_file = set(parameter_names(definition, ROW_COUNT))
+    """Positions of the files whose parameters are equal but for those of per-file row counts
+    (and those the suite does not read: the sentra and member suites share a file's)."""
+    shared_names = set(parameter_names(definition)) - set(parameter_names(definition, ROW_COUNT))
     groups: dict[str, list[int]] = {}
     for position, file in enumerate(files):
-        shared = {name: value for name, value in file.parameters.items() if name not in per_file}
+        shared = {name: value for name, value in file.parameters.items() if name in shared_names}
         groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(position)
     return list(groups.values())
 
 
-def parameter_names(definition: dict[str, Any], expectation_type: str) -> list[str]:
+def parameter_names(definition: dict[str, Any], expectation_type: str | None = None) -> list[str]:
+    """The parameters the suite's expectations (of one type, if given) read."""
     return [
         value["$PARAMETER"]
         for expectation in definition["expectations"]
-        if expectation["type"] == expectation_type
+        if expectation_type in (None, expectation["type"])
         for value in expectation["kwargs"].values()
         if isinstance(value, dict) and "$PARAMETER" in value
     ]
 
 
 def screen(
-    validator: Validator, suite_name: str, files: Sequence[ParquetFile]
+    validator: Validator, suite_name: str, files: Sequence[BatchFile]
 ) -> dict[int, ValidationOutcome]:
     """The outcomes of the files (by position) that pass every check in one union of them."""
     import great_expectations as gx
 
+    engine = ParquetUnion() if isinstance(files[0].data, Path) else FrameUnion()
     definition = validator.suite_definition(suite_name)
     suite = gx.ExpectationSuite(
         name=definition["name"],
@@ -152,14 +236,11 @@ def screen(
             if expectation["type"] != ROW_COUNT
         ],
     )
-    paths = [file.path for file in files]
-    union_result = validator.validate_parquet_union(
-        suite, paths, files[0].parameters, UNION_RESULT_FORMAT
-    )
+    union_result = engine.validate(validator, suite, files, files[0].parameters)
     failing = files_failing(union_result)
     if failing is None:
         return {}
-    counts = count_per_file(paths, definition)
+    counts = engine.count_per_file(files, counted_checks(definition))
     outcomes = {}
     for position, file in enumerate(files):
         configurations = file_configurations(
@@ -167,8 +248,9 @@ def screen(
         )
         if position in failing or not row_counts_pass(configurations, counts[position].rows):
             continue
-        passed = passed_result(union_result, configurations, counts[position])
-        outcomes[position] = validator.outcome(suite_name, passed, str(file.path))
+        meta = engine.file_meta(union_result, file)
+        passed = passed_result(union_result, configurations, counts[position], engine, meta)
+        outcomes[position] = validator.outcome(suite_name, passed, f"file {position} of a batch")
     return outcomes
 
 
@@ -189,7 +271,12 @@ def files_failing(union_result: Any) -> set[int] | None:
     failing: set[int] = set()
     for item in union_result.to_json_dict()["results"]:
         details = item.get("result") or {}
-        located = details.get("partial_unexpected_index_list") or []
+        # COMPLETE (pandas) lists every located row; SUMMARY (DuckDB) up to its cap.
+        located = (
+            details.get("unexpected_index_list")
+            or details.get("partial_unexpected_index_list")
+            or []
+        )
         unexpected = int(details.get("unexpected_count") or 0)
         raised = item.get("exception_info", {}).get("raised_exception")
         if raised or unexpected > len(located) or (not item["success"] and not located):
@@ -198,16 +285,22 @@ def files_failing(union_result: Any) -> set[int] | None:
     return failing
 
 
-def count_per_file(paths: Sequence[Path], definition: dict[str, Any]) -> list[FileCounts]:
-    """Each file's rows, and per check the rows GX counts as non-missing, in one query."""
-    counted = {
-        expectation["meta"]["check"]: non_missing_condition(expectation["kwargs"])
+def counted_checks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The arguments of each check (by ``meta.check``) whose non-missing rows GX counts."""
+    return {
+        expectation["meta"]["check"]: expectation["kwargs"]
         for expectation in definition["expectations"]
         if expectation["type"] != ROW_COUNT
     }
+
+
+def count_per_parquet(
+    paths: Sequence[Path], counted: dict[str, dict[str, Any]]
+) -> list[FileCounts]:
+    """Each file's rows, and per check the rows GX counts as non-missing, in one query."""
     columns = ", ".join(
-        f"count(*) filter (where {condition}) as {quote_identifier(check)}"
-        for check, condition in counted.items()
+        f"count(*) filter (where {non_missing_condition(kwargs)}) as {quote_identifier(check)}"
+        for check, kwargs in counted.items()
     )
     con = connect(Path(":memory:"))
     try:
@@ -234,14 +327,35 @@ def non_missing_condition(kwargs: dict[str, Any]) -> str:
     )
 
 
+def count_frame(frame: pd.DataFrame, counted: dict[str, dict[str, Any]]) -> FileCounts:
+    """A frame's rows, and per check the rows GX's pandas engine counts as non-missing."""
+    non_missing = {}
+    for check, kwargs in counted.items():
+        if "column" in kwargs:
+            present = frame[kwargs["column"]].notna()
+        else:
+            a, b = frame[kwargs["column_A"]].notna(), frame[kwargs["column_B"]].notna()
+            rule = kwargs.get("ignore_row_if", "both_values_are_missing")
+            present = {
+                "both_values_are_missing": a | b,
+                "either_value_is_missing": a & b,
+                "neither": a | ~a,
+            }[rule]
+        non_missing[check] = int(present.sum())
+    return FileCounts(len(frame), non_missing)
+
+
 def file_configurations(suite: Any, parameters: dict[str, Any], batch_id: str) -> list[Any]:
     """The suite's configurations as GX evaluates them for one file: parameters filled in, the
-    batch named, in GX's order (grouped by column, as ``process_expectations_for_validation``)."""
+    batch named, in GX's order (grouped by column, as ``process_expectations_for_validation``),
+    as its expectation objects give them back (with their arguments' types: a year bound is a
+    float)."""
     by_column: dict[str, list[Any]] = {}
     for expectation in suite.expectation_configurations:
         configuration = copy.deepcopy(expectation)
         configuration.process_suite_parameters(suite_parameters=parameters)
         configuration.kwargs["batch_id"] = batch_id
+        configuration = configuration.to_domain_obj().configuration
         column = configuration.kwargs.get("column")
         by_column.setdefault(column if isinstance(column, str) else "", []).append(configuration)
     return [configuration for group in by_column.values() for configuration in group]
@@ -256,13 +370,20 @@ def row_counts_pass(configurations: list[Any], rows: int) -> bool:
     return True
 
 
-def passed_result(union_result: Any, configurations: list[Any], counts: FileCounts) -> Any:
+def passed_result(
+    union_result: Any,
+    configurations: list[Any],
+    counts: FileCounts,
+    engine: ParquetUnion | FrameUnion,
+    meta: dict[str, Any],
+) -> Any:
     """The suite result a call on the file alone gives when every check passes."""
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
         ExpectationValidationResult,
     )
     from great_expectations.expectations.expectation import _format_map_output
+    from great_expectations.expectations.expectation_configuration import parse_result_format
     from great_expectations.validator.validation_statistics import calc_validation_statistics
 
     union_items = {item.expectation_config.meta["check"]: item for item in union_result.results}
@@ -280,13 +401,14 @@ def passed_result(union_result: Any, configurations: list[Any], counts: FileCoun
             union_item = union_items[check]
             counts_missing = "missing_count" in union_item.result
             details = _format_map_output(
-                result_format={**UNION_RESULT_FORMAT, "include_unexpected_rows": False},
+                result_format=parse_result_format(engine.file_format),
                 success=True,
                 element_count=counts.rows,
                 nonnull_count=counts.non_missing[check] if counts_missing else None,
                 unexpected_count=0,
                 unexpected_list=[],
                 unexpected_index_list=[],
+                unexpected_index_query=engine.no_rows_query,
                 unexpected_index_column_names=ROW_LOCATION_COLUMNS,
             )["result"]
             exception_info = union_item.exception_info
@@ -309,6 +431,6 @@ def passed_result(union_result: Any, configurations: list[Any], counts: FileCoun
             "unsuccessful_expectations": statistics.unsuccessful_expectations,
             "success_percent": statistics.success_percent,
         },
-        meta=union_result.meta,
+        meta=meta,
         batch_id=union_result.batch_id,
     )

@@ -56,7 +56,8 @@ DUCKDB_RESULT_FORMAT: dict[str, Any] = {
 UNEXPECTED_ROWS = "unexpected_rows_expectation"
 # The view over the Parquet file that GX's SQL engine validates.
 PARQUET_VIEW = "batch"
-# The column of a union of files (``Validator.validate_parquet_union``) naming each row's file.
+# The column of a union of files or frames (``Validator.validate_parquet_union``,
+# ``Validator.validate_frame_union``) naming each row's file.
 BATCH_FILE_COLUMN = "validation_batch_file"
 
 
@@ -214,6 +215,32 @@ class Validator:
             return batch.validate(
                 suite, expectation_parameters=parameters, result_format=result_format
             )
+
+    def validate_frame_union(
+        self,
+        suite: Any,
+        frames: Sequence[pd.DataFrame],
+        parameters: dict[str, Any],
+        result_format: dict[str, Any],
+    ) -> Any:
+        """GX's raw result for ``suite`` over the frames concatenated on GX's pandas engine
+        (``BATCH_FILE_COLUMN`` says which frame a row is from), for ``batch_validation``."""
+        import pandas as pd
+
+        union = pd.concat(
+            [frame.assign(**{BATCH_FILE_COLUMN: n}) for n, frame in enumerate(frames)],
+            ignore_index=True,
+        )
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": union})
+        return batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
+
+    def validate_table(
+        self, suite_name: str, data: Path | pd.DataFrame, parameters: dict[str, Any] | None = None
+    ) -> ValidationOutcome:
+        """A typed Parquet file on DuckDB, a pandas frame on pandas."""
+        if isinstance(data, Path):
+            return self.validate_parquet(suite_name, data, parameters)
+        return self.validate(suite_name, data, parameters)
 
     @contextmanager
     def _duckdb_batch(

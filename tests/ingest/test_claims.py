@@ -65,7 +65,9 @@ def test_a_second_worker_leaves_a_file_another_is_ingesting_and_nothing_is_writt
         assert second_is_done.wait(60)
         return registry.process(context, landed)
 
-    monkeypatch.setitem(FEEDS, "registry", dataclasses.replace(registry, process=slow))
+    monkeypatch.setitem(
+        FEEDS, "registry", dataclasses.replace(registry, process=slow, prepare=None)
+    )
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(Ingestor(settings, "run-first").run)
         assert first_is_processing.wait(60)
@@ -93,7 +95,7 @@ def hang(context, landed):
     print("processing", flush=True)
     time.sleep(600)
 
-FEEDS["registry"] = dataclasses.replace(registry, process=hang)
+FEEDS["registry"] = dataclasses.replace(registry, process=hang, prepare=None)
 Ingestor(Settings(), sys.argv[1]).run()
 """
 

@@ -97,7 +97,9 @@ def test_a_file_that_keeps_failing_is_parked_with_one_alert_then_replayed(
     def storage_down(context: FeedContext, landed: LandedFile) -> FeedResult:
         raise ConnectionError("lake endpoint unreachable")
 
-    monkeypatch.setitem(FEEDS, "registry", dataclasses.replace(registry, process=storage_down))
+    monkeypatch.setitem(
+        FEEDS, "registry", dataclasses.replace(registry, process=storage_down, prepare=None)
+    )
     settings.landing_store.write_bytes("registry/diy.csv", registry_csv(DIY_ROWS))
 
     runs = [usecases.ingest(settings, None) for _ in range(4)]

@@ -20,8 +20,10 @@ from pipelines.feeds.contract import (
     FeedContext,
     FeedResult,
     LandedFile,
+    PendingTable,
     PendingValidation,
     lineage_fields,
+    validated_alone,
 )
 from pipelines.feeds.marketplace.convert import (
     STATUSES,
@@ -58,17 +60,7 @@ EARLIEST_ORDER_DATE = date(2010, 1, 1)
 
 def process_marketplace_file(context: FeedContext, landed: LandedFile) -> FeedResult:
     """Recognise, convert and validate one landed export: typed Parquet and a verdict."""
-    prepared = prepare_marketplace_file(context, landed)
-    if isinstance(prepared, FeedResult):
-        return prepared
-    try:
-        outcome = context.validator.validate_parquet(
-            prepared.suite, prepared.path, prepared.parameters()
-        )
-        return prepared.finish(outcome)
-    except BaseException:
-        prepared.discard()
-        raise
+    return validated_alone(context, prepare_marketplace_file(context, landed))
 
 
 def prepare_marketplace_file(
@@ -96,7 +88,8 @@ def prepare_marketplace_file(
     def parameters() -> dict[str, Any]:
         return validation_parameters(landed, context.minimum_expected_rows(lines_by_scope))
 
-    def finish(outcome: ValidationOutcome) -> FeedResult:
+    def finish(outcomes: list[ValidationOutcome]) -> FeedResult:
+        [outcome] = outcomes
         report.failed_checks = outcome.failed
         if report.blocking_checks:
             report.cell_problems = unreadable_cells(export, conversion_settings)
@@ -112,7 +105,8 @@ def prepare_marketplace_file(
             metrics=metrics,
         )
 
-    return PendingValidation(DATASET, target, parameters, frozenset(lines_by_scope), finish)
+    tables = (PendingTable(DATASET, target),)
+    return PendingValidation(tables, parameters, frozenset(lines_by_scope), finish)
 
 
 def conversion_context(settings: Settings, landed: LandedFile) -> ConversionContext:

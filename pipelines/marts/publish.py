@@ -104,7 +104,11 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
 def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> BuildResult:
     inputs, ledger_records = clean_inputs(settings)
     scoring = load_scoring_config(settings.scoring_config)
-    models = load_models(settings.sql_dir, python_models(scoring.config))
+    models = load_models(
+        settings.sql_dir,
+        python_models(scoring.config),
+        models_reads_path(settings.warehouse_path),
+    )
     macros = load_macros(settings.sql_dir)
     variables = build_variables(settings, scoring.config)
     settings_fingerprint = {**variables, "config": scoring.sha256}
@@ -197,6 +201,12 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         f"published marts version {record.version}",
         location,
     )
+
+
+def models_reads_path(warehouse: Path) -> Path:
+    """Where builds remember what each SQL model reads (``runner.ReadsCache``): hidden beside
+    the warehouse, like the carried state."""
+    return warehouse.with_name(f".{warehouse.name}.reads.json")
 
 
 def released_state(settings: Settings, version: str) -> None:

@@ -7,7 +7,7 @@ beside the warehouse (parsing every model again cost ~0.3 s of each build); the 
 dependency order, each materialised as its layer says. The DuckDB macros of ``sql/macros/`` are
 created before any model, as dbt loads its macros. A Python model (dbt's Python models) declares
 its inputs and output by name and runs in the same graph: its inputs are handed to it as
-relations, and the Arrow table it returns is materialised like a SQL model of its layer.
+relations, and the rows it returns are materialised like a SQL model of its layer.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.platform.duckdb import rows_query
+
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,14 @@ class SqlModel:
 @dataclass(frozen=True)
 class PythonModel:
     """A model computed in Python: ``run`` gets each of ``inputs`` as a relation, by name, and
-    returns the rows of the table ``name``. Its inputs are its only way to the data, so the
-    declared dependencies are the real ones."""
+    returns the rows of the table ``name``, whose columns are ``columns`` (SQL type by name).
+    Its inputs are its only way to the data, so the declared dependencies are the real ones."""
 
     layer: str
     name: str
     inputs: tuple[str, ...]
-    run: Callable[[Mapping[str, duckdb.DuckDBPyRelation]], pa.Table]
+    columns: Mapping[str, str]
+    run: Callable[[Mapping[str, duckdb.DuckDBPyRelation]], Sequence[Sequence[object]]]
 
     @property
     def reads(self) -> frozenset[str]:
@@ -221,9 +223,4 @@ def run_models(
             con.execute(f"{create} {model.sql}")
             continue
         rows = model.run({name: con.table(name) for name in model.inputs})
-        output = f"{model.name}__python_output"
-        con.register(output, rows)
-        try:
-            con.execute(f"{create} select * from {output}")
-        finally:
-            con.unregister(output)
+        con.execute(f"{create} {rows_query(model.columns, rows)}")

@@ -68,6 +68,11 @@ def test_a_report_written_with_carried_pages_equals_one_written_whole(
     assert not (tmp_path / "carried" / changed_page).samefile(tmp_path / "v1" / changed_page)
     assert (tmp_path / "carried" / unchanged_page).samefile(tmp_path / "v1" / unchanged_page)
     assert b"v2" in (tmp_path / "carried" / "assets" / "version.js").read_bytes()
+    # The pages listing every sentra show the new score; the others, and the assets, are carried.
+    for page in ("index.html", "map.html", "sentra/index.html"):
+        assert not (tmp_path / "carried" / page).samefile(tmp_path / "v1" / page), page
+    for page in ("phases.html", "growth.html", "quality.html", "assets/plotly.min.js"):
+        assert (tmp_path / "carried" / page).samefile(tmp_path / "v1" / page), page
 
 
 def test_no_page_is_carried_when_the_renderer_changed(
@@ -101,5 +106,6 @@ def test_an_s3_report_copies_the_last_uploaded_reports_unchanged_pages(
         for obj in store.list(f"{prefix}/")
     }
     assert uploaded == files(tmp_path / "whole")
-    carried = len(report_data.sentra) - 1
-    assert f"1 sentra pages rendered, {carried} carried unchanged" in caplog.text
+    # The rescored sentra's page and the three pages listing every sentra are rendered again.
+    carried = len(report_data.sentra) - 1 + 3
+    assert f"4 pages rendered, {carried} carried unchanged (and 4 of 4 assets)" in caplog.text

@@ -192,13 +192,14 @@ def upload_site(
     store: Storage, site: Path, prefix: str, copies: Sequence[tuple[str, str]] = ()
 ) -> None:
     """Upload every page and asset and make the ``copies`` (pages carried from an earlier
-    report); the index last, as its presence means the report is whole."""
+    report); the index last, uploaded or copied, as its presence means the report is whole."""
+    index = f"{prefix}/{INDEX}"
     files = sorted(path for path in site.rglob("*") if path.is_file())
-    files.sort(key=lambda path: path == site / INDEX)
     uploads = [(path, f"{prefix}/{path.relative_to(site).as_posix()}") for path in files]
-    store.upload_many(uploads[:-1])
-    store.copy_many(copies)
-    store.upload_file(*uploads[-1])
+    store.upload_many([upload for upload in uploads if upload[1] != index])
+    store.copy_many([copy for copy in copies if copy[1] != index])
+    store.upload_many([upload for upload in uploads if upload[1] == index])
+    store.copy_many([copy for copy in copies if copy[1] == index])
 
 
 def fetch_report(store: Storage, version: str, folder: Path) -> Path:

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from pipelines.marts.release import version_prefix
 from pipelines.platform.locks import host_lock
 from pipelines.report import figures
-from pipelines.report.data import HeldBack, LakeLink, ReportData, Row, load_report_data
+from pipelines.report.data import (
+    HeldBack,
+    LakeLink,
+    ReportData,
+    Row,
+    load_report_data,
+    ranked_sentra,
+)
 from pipelines.report.reuse import (
     MANIFEST,
     EarlierReport,
@@ -413,7 +420,7 @@ def number(value: float | None, digits: int = 0) -> str:
 
 
 def ranking_context(sentra: list[Row]) -> dict[str, Any]:
-    ranked = [row for row in sentra if row["rank_national"] is not None]
+    ranked = ranked_sentra(sentra)
     return {
         "ranked": ranked,
         "sentra_total": len(sentra),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.marts.schema import DataTest, MartsCheckError, TableSpec, schema_file
-from pipelines.platform.duckdb import quote_identifier, sql_string
+from pipelines.platform.duckdb import quote_identifier, sql_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -114,12 +114,3 @@ def failing_rows_sql(
         f"select 1 from {parent} as parent "
         f"where parent.{quote_identifier(test.field)} = child.{value})"
     )
-
-
-def sql_literal(item: object) -> str:
-    """A value of an ``accepted_values`` list as SQL: YAML gives strings, numbers and booleans."""
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, int | float):
-        return repr(item)
-    return sql_string(item)

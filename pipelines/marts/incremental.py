@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.platform.duckdb import connect, sql_string
+from pipelines.platform.duckdb import connect, sql_rows, sql_string
 from pipelines.platform.locks import host_lock
 
 if TYPE_CHECKING:
@@ -182,12 +182,12 @@ def write_state(
     try:
         con.execute(state_sql(sql_dir, "update"))
         con.execute(f"delete from {STATE_SCHEMA}.build")
-        con.execute(f"insert into {STATE_SCHEMA}.build values (?, ?)", [version, published_version])
-        con.execute(f"delete from {STATE_SCHEMA}.inputs")
         con.execute(
-            f"insert into {STATE_SCHEMA}.inputs select unnest(?::varchar[]), unnest(?::varchar[])",
-            [list(inputs), list(inputs.values())],
+            f"insert into {STATE_SCHEMA}.build values {sql_rows([(version, published_version)])}"
         )
+        con.execute(f"delete from {STATE_SCHEMA}.inputs")
+        if inputs:
+            con.execute(f"insert into {STATE_SCHEMA}.inputs values {sql_rows(inputs.items())}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -58,13 +58,21 @@ from pipelines.marts.release import (
 from pipelines.marts.runner import Macro, Model, PythonModel, load_macros, load_models, run_models
 from pipelines.marts.schema import built_tables, load_table_specs, schema_file
 from pipelines.marts.scoring import (
+    PHASE_PLAN_COLUMNS,
     ScoringConfig,
     load_scoring_config,
     phase_plan,
     register_config_tables,
     sql_variables,
 )
-from pipelines.platform.duckdb import connect, quote_identifier, sql_string
+from pipelines.platform.duckdb import (
+    connect,
+    quote_identifier,
+    rows_query,
+    sql_literal,
+    sql_rows,
+    sql_string,
+)
 from pipelines.reference.regions import load_regions
 
 if TYPE_CHECKING:
@@ -105,7 +113,11 @@ def build_and_publish(settings: Settings, run_id: str, force: bool = False) -> B
 def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> BuildResult:
     inputs, ledger_records = clean_inputs(settings)
     scoring = load_scoring_config(settings.scoring_config)
-    models = load_models(settings.sql_dir, python_models(scoring.config))
+    models = load_models(
+        settings.sql_dir,
+        python_models(scoring.config),
+        models_reads_path(settings.warehouse_path),
+    )
     macros = load_macros(settings.sql_dir)
     variables = build_variables(settings, scoring.config)
     settings_fingerprint = {**variables, "config": scoring.sha256}
@@ -200,6 +212,12 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
     )
 
 
+def models_reads_path(warehouse: Path) -> Path:
+    """Where builds remember what each SQL model reads (``runner.ReadsCache``): hidden beside
+    the warehouse, like the carried state."""
+    return warehouse.with_name(f".{warehouse.name}.reads.json")
+
+
 def released_state(settings: Settings, version: str) -> None:
     """With an S3 warehouse, the state released with ``version`` (the published one) when this
     worker's own state is not that version's: another worker built it, or a publish failed."""
@@ -259,6 +277,7 @@ def python_models(config: ScoringConfig) -> list[PythonModel]:
             layer="intermediate",
             name="int_sentra_phase_plan",
             inputs=("int_sentra_scored",),
+            columns=PHASE_PLAN_COLUMNS,
             run=lambda inputs: phase_plan(inputs["int_sentra_scored"], config.phasing),
         )
     ]
@@ -316,7 +335,7 @@ def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str,
         register_sources(con, settings, job.inputs, spill)
         register_config_tables(con, job.config)
         for name, value in job.variables.items():
-            con.execute(f"set variable {name} = ?", [value])
+            con.execute(f"set variable {name} = {sql_literal(value)}")
         con.execute("create schema marts; create schema meta; set search_path = 'marts,main'")
         attach_state(con, job.state, settings.sql_dir)
         run_models(con, job.models, job.macros)
@@ -365,37 +384,39 @@ def bound_resources(con: duckdb.DuckDBPyConnection, settings: Settings, spill: P
 def register_sources(
     con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, list[str]], spill: Path
 ) -> None:
-    import pyarrow as pa
-
     files = local_inputs(settings.lake_store, inputs, spill / "inputs")
     for dataset, paths in files.items():
-        if not paths:
-            # A table, not a registered Arrow object: see local_inputs for why no Arrow scan.
-            con.register("empty_source", clean_schema(dataset).empty_table())
-            con.execute(f"create temp table src_{dataset} as select * from empty_source")
-            con.unregister("empty_source")
-            continue
         # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow
         # dataset's read-ahead is not). Columns a file lacks read as NULL.
-        listed = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
+        listed = paths or [empty_clean_file(dataset, spill)]
+        sources = "[" + ", ".join(sql_string(str(path)) for path in listed) + "]"
         con.execute(
             f"create temp view src_{dataset} as "
-            f"select * from read_parquet({listed}, union_by_name = true)"
+            f"select * from read_parquet({sources}, union_by_name = true)"
         )
     regions = load_regions()
-    con.register(
-        "src_reference_provinces",
-        pa.Table.from_pylist(
-            [
-                asdict(province) | {"province_code": province.code}
-                for province in regions.provinces.values()
-            ]
-        ),
-    )
-    con.register(
-        "src_reference_regencies",
-        pa.Table.from_pylist([asdict(regency) for regency in regions.regencies.values()]),
-    )
+    reference = {
+        "src_reference_provinces": [
+            asdict(province) | {"province_code": province.code}
+            for province in regions.provinces.values()
+        ],
+        "src_reference_regencies": [asdict(regency) for regency in regions.regencies.values()],
+    }
+    for name, rows in reference.items():
+        columns = dict.fromkeys(rows[0], "varchar")  # every field of a region is text
+        rows_sql = rows_query(columns, [tuple(row.values()) for row in rows])
+        con.execute(f"create temp table {name} as {rows_sql}")
+
+
+def empty_clean_file(dataset: str, folder: Path) -> Path:
+    """A Parquet file of ``dataset``'s clean schema and no rows, for a dataset with no input: a
+    registered empty Arrow table would do, but registering any Arrow object imports pandas."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / f"empty-{dataset}.parquet"
+    pq.write_table(pa.Table.from_batches([], schema=clean_schema(dataset)), path)
+    return path
 
 
 def local_inputs(
@@ -434,20 +455,19 @@ def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecor
         create table meta.publish_log (
             version varchar, published_at timestamptz, fingerprint varchar,
             run_id varchar, input_sha256s varchar[], scoring_config_sha256 varchar)""")
-    con.executemany(
-        "insert into meta.publish_log values (?, ?, ?, ?, ?, ?)",
-        [
-            [
-                r.version,
-                r.published_at,
-                r.fingerprint,
-                r.run_id,
-                r.input_sha256s,
-                r.scoring_config_sha256,
-            ]
-            for r in records
-        ],
-    )
+    rows = [
+        (
+            r.version,
+            r.published_at,
+            r.fingerprint,
+            r.run_id,
+            r.input_sha256s,
+            r.scoring_config_sha256,
+        )
+        for r in records
+    ]
+    if rows:
+        con.execute(f"insert into meta.publish_log values {sql_rows(rows)}")
 
 
 def mart_names(built: dict[str, list[str]]) -> list[str]:
@@ -485,7 +505,7 @@ def write_data_freshness(con: duckdb.DuckDBPyConnection, report: FreshnessReport
             age_days double, freshness_limit_days integer, overdue boolean,
             checked_at timestamptz)""")
     rows = [
-        [
+        (
             scope.source,
             scope.scope,
             scope.label,
@@ -494,13 +514,11 @@ def write_data_freshness(con: duckdb.DuckDBPyConnection, report: FreshnessReport
             scope.limit_days,
             scope.overdue,
             report.checked_at,
-        ]
+        )
         for scope in report.scopes
     ]
     if rows:
-        con.execute("begin transaction")
-        con.executemany("insert into meta.data_freshness values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        con.execute("commit")
+        con.execute(f"insert into meta.data_freshness values {sql_rows(rows)}")
 
 
 # --- Parquet exports beside the DuckDB file ---------------------------------------------------

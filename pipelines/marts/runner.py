@@ -2,25 +2,32 @@
 
 Like dbt on DuckDB, on a smaller scale: every ``sql/<layer>/<name>.sql`` is a model named after
 its file; what a model reads is found by parsing its SQL (with sqlglot, so a name in a comment
-or a string literal is not a reference); the models run in dependency order, each materialised
-as its layer says. The DuckDB macros of ``sql/macros/`` are created before any model, as dbt
-loads its macros. A Python model (dbt's Python models) declares its inputs and output by name and
-runs in the same graph: its inputs are handed to it as relations, and the Arrow table it returns
-is materialised like a SQL model of its layer.
+or a string literal is not a reference) and remembered by the digest of that SQL in a small file
+beside the warehouse (parsing every model again cost ~0.3 s of each build); the models run in
+dependency order, each materialised as its layer says. The DuckDB macros of ``sql/macros/`` are
+created before any model, as dbt loads its macros. A Python model (dbt's Python models) declares
+its inputs and output by name and runs in the same graph: its inputs are handed to it as
+relations, and the rows it returns are materialised like a SQL model of its layer.
 """
 
 from __future__ import annotations
 
 import graphlib
+import hashlib
+import importlib.metadata
+import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import os
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.platform.duckdb import rows_query
+
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +60,14 @@ class SqlModel:
 @dataclass(frozen=True)
 class PythonModel:
     """A model computed in Python: ``run`` gets each of ``inputs`` as a relation, by name, and
-    returns the rows of the table ``name``. Its inputs are its only way to the data, so the
-    declared dependencies are the real ones."""
+    returns the rows of the table ``name``, whose columns are ``columns`` (SQL type by name).
+    Its inputs are its only way to the data, so the declared dependencies are the real ones."""
 
     layer: str
     name: str
     inputs: tuple[str, ...]
-    run: Callable[[Mapping[str, duckdb.DuckDBPyRelation]], pa.Table]
+    columns: Mapping[str, str]
+    run: Callable[[Mapping[str, duckdb.DuckDBPyRelation]], Sequence[Sequence[object]]]
 
     @property
     def reads(self) -> frozenset[str]:
@@ -84,10 +92,16 @@ class Macro:
     sql: str
 
 
-def load_models(sql_dir: Path, python_models: Iterable[PythonModel] = ()) -> list[Model]:
-    """The SQL models of ``sql_dir`` and the given Python models, in dependency order."""
+def load_models(
+    sql_dir: Path, python_models: Iterable[PythonModel] = (), reads_cache: Path | None = None
+) -> list[Model]:
+    """The SQL models of ``sql_dir`` and the given Python models, in dependency order.
+
+    ``reads_cache``: a file remembering what each SQL text reads (``ReadsCache``); without
+    one, every model is parsed.
+    """
     models: dict[str, Model] = {}
-    every: list[Model] = [*sql_models(sql_dir), *python_models]
+    every: list[Model] = [*sql_models(sql_dir, reads_cache), *python_models]
     for model in every:
         if model.layer not in LAYERS:
             raise ValueError(f"model {model.name}: layer {model.layer!r} is not one of {LAYERS}")
@@ -97,14 +111,66 @@ def load_models(sql_dir: Path, python_models: Iterable[PythonModel] = ()) -> lis
     return dependency_order(models)
 
 
-def sql_models(sql_dir: Path) -> list[SqlModel]:
+def sql_models(sql_dir: Path, reads_cache: Path | None = None) -> list[SqlModel]:
+    cache = ReadsCache(reads_cache)
     models = []
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             sql = path.read_text(encoding="utf-8")
             materialisation = sql_materialisation(layer, sql, path)
-            models.append(SqlModel(layer, path.stem, sql, tables_read(sql, path), materialisation))
+            reads = cache.tables_read(sql, path)
+            models.append(SqlModel(layer, path.stem, sql, reads, materialisation))
+    cache.save()
     return models
+
+
+class ReadsCache:
+    """What each SQL text reads, by the digest of the text and of the parser's version.
+
+    A model whose file changed has a new digest and is parsed again, so the graph always
+    follows the SQL as it is; a new sqlglot version parses everything again. The file keeps the
+    entries of the models loaded last only, and is replaced whole (a reader sees the old file or
+    the new one). An unreadable file is parsed around and replaced.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.parser = f"sqlglot {importlib.metadata.version('sqlglot')}"
+        self.remembered = self._read()
+        self.used: dict[str, list[str]] = {}
+
+    def _read(self) -> dict[str, list[str]]:
+        if self.path is None:
+            return {}
+        try:
+            content = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(content, dict) or content.get("parser") != self.parser:
+            return {}
+        reads = content.get("reads")
+        return reads if isinstance(reads, dict) else {}
+
+    def tables_read(self, sql: str, path: Path) -> frozenset[str]:
+        digest = hashlib.sha256(sql.encode()).hexdigest()
+        known = self.remembered.get(digest)
+        reads = frozenset(known) if isinstance(known, list) else tables_read(sql, path)
+        self.used[digest] = sorted(reads)
+        return reads
+
+    def save(self) -> None:
+        """Write the entries used since loading, unless the file holds exactly those."""
+        if self.path is None or self.used == self.remembered:
+            return
+        content = json.dumps({"parser": self.parser, "reads": self.used}, sort_keys=True)
+        partial = self.path.with_name(f"{self.path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            partial.write_text(content, encoding="utf-8")
+            os.replace(partial, self.path)
+        except OSError as error:  # the next build parses again; this one is right regardless
+            log.warning("could not remember the models' reads in %s: %s", self.path, error)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def sql_materialisation(layer: str, sql: str, path: Path) -> str:
@@ -177,9 +243,4 @@ def run_models(
             con.execute(f"{create} {model.sql}")
             continue
         rows = model.run({name: con.table(name) for name in model.inputs})
-        output = f"{model.name}__python_output"
-        con.register(output, rows)
-        try:
-            con.execute(f"{create} select * from {output}")
-        finally:
-            con.unregister(output)
+        con.execute(f"{create} {rows_query(model.columns, rows)}")

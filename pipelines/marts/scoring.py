@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipelines.platform.duckdb import rows_query
+
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 COMPONENTS = (
     "cluster_strength",
@@ -29,6 +30,7 @@ COMPONENTS = (
     "commodity_priority",
 )
 WEIGHT_TOLERANCE = 1e-9
+PHASE_PLAN_COLUMNS = {"sentra_id": "varchar", "phase_year": "bigint"}
 
 
 class Strict(BaseModel):
@@ -130,38 +132,30 @@ def sql_variables(config: ScoringConfig) -> dict[str, Any]:
 
 def register_config_tables(con: duckdb.DuckDBPyConnection, config: ScoringConfig) -> None:
     """Lists and maps of the configuration as small tables the SQL models join."""
-    import pyarrow as pa
-
     weights = config.weights.model_dump()
-    con.register(
-        "src_scoring_weights",
-        pa.table({"component": list(COMPONENTS), "weight": [weights[name] for name in COMPONENTS]}),
-    )
     first = set(config.commodity_priority.first_phase_groups)
-    groups = config.eligibility.priority_groups
-    con.register(
-        "src_scoring_commodities",
-        pa.table(
-            {
-                "komoditas_group": groups,
-                "priority_tier": [1 if group in first else 2 for group in groups],
-                "priority_value": [
-                    config.commodity_priority.first_phase_value
-                    if group in first
-                    else config.commodity_priority.other_priority_value
-                    for group in groups
-                ],
-            }
+    priority = config.commodity_priority
+    tables: dict[str, tuple[dict[str, str], list[tuple[object, ...]]]] = {
+        "src_scoring_weights": (
+            {"component": "varchar", "weight": "double"},
+            [(name, weights[name]) for name in COMPONENTS],
         ),
-    )
-    island = config.eligibility.min_units_by_island_group
-    con.register(
-        "src_scoring_min_units",
-        pa.table(
-            {"island_group": list(island), "min_units": list(island.values())},
-            schema=pa.schema([("island_group", pa.string()), ("min_units", pa.int64())]),
+        "src_scoring_commodities": (
+            {"komoditas_group": "varchar", "priority_tier": "bigint", "priority_value": "double"},
+            [
+                (group, 1, priority.first_phase_value)
+                if group in first
+                else (group, 2, priority.other_priority_value)
+                for group in config.eligibility.priority_groups
+            ],
         ),
-    )
+        "src_scoring_min_units": (
+            {"island_group": "varchar", "min_units": "bigint"},
+            list(config.eligibility.min_units_by_island_group.items()),
+        ),
+    }
+    for name, (columns, rows) in tables.items():
+        con.execute(f"create temp table {name} as {rows_query(columns, rows)}")
 
 
 @dataclass(frozen=True)
@@ -196,18 +190,13 @@ def plan_phases(candidates: list[Candidate], phasing: Phasing) -> dict[str, int]
     return plan
 
 
-def phase_plan(scored: duckdb.DuckDBPyRelation, phasing: Phasing) -> pa.Table:
+def phase_plan(scored: duckdb.DuckDBPyRelation, phasing: Phasing) -> list[tuple[str, int]]:
     """The phase year of every eligible sentra of ``scored`` (``int_sentra_scored``), planned in
-    priority order: the rows of the Python model ``int_sentra_phase_plan``."""
-    import pyarrow as pa
-
+    priority order: the rows of the Python model ``int_sentra_phase_plan``
+    (``PHASE_PLAN_COLUMNS``)."""
     rows = scored.query(
         "scored",
         "select sentra_id, province_code from scored "
         "where eligible order by priority_tier, score desc, sentra_id",
     ).fetchall()
-    plan = plan_phases([Candidate(*row) for row in rows], phasing)
-    return pa.table(
-        {"sentra_id": list(plan), "phase_year": list(plan.values())},
-        schema=pa.schema([("sentra_id", pa.string()), ("phase_year", pa.int64())]),
-    )
+    return list(plan_phases([Candidate(*row) for row in rows], phasing).items())

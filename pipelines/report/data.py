@@ -61,7 +61,7 @@ class ReportData:
 
     @property
     def ranked(self) -> list[Row]:
-        return [row for row in self.sentra if row["rank_national"] is not None]
+        return ranked_sentra(self.sentra)
 
     @property
     def version(self) -> str:
@@ -72,6 +72,11 @@ class ReportData:
         for row in self.queries["sales_history"]:
             history[row["sentra_id"]].append(row)
         return history
+
+
+def ranked_sentra(sentra: list[Row]) -> list[Row]:
+    """The sentra with a national rank, in their order (``sentra`` is in rank order)."""
+    return [row for row in sentra if row["rank_national"] is not None]
 
 
 def load_report_data(settings: Settings, database: Path) -> ReportData:

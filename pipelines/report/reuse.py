@@ -99,6 +99,7 @@ class InstalledReport(EarlierReport):
 
     def __init__(self, folder: Path, renderer: str) -> None:
         self.folder = folder
+        self.made: set[Path] = set()  # folders made in the new report: one mkdir each, not ~7,500
         super().__init__(renderer)
 
     def __str__(self) -> str:
@@ -109,7 +110,9 @@ class InstalledReport(EarlierReport):
 
     def _take(self, page: str, folder: Path) -> bool:
         target = folder / page
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self.made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(target.parent)
         try:
             os.link(self.folder / page, target)
         except OSError:  # the earlier folder was removed meanwhile, or is on another device

@@ -10,6 +10,7 @@ last; ``sentra fetch-marts --report`` installs them on a host the same way as lo
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from pipelines.marts.release import version_prefix
 from pipelines.platform.locks import host_lock
 from pipelines.report import figures
-from pipelines.report.data import ReportData, Row, load_report_data
+from pipelines.report.data import (
+    HeldBack,
+    LakeLink,
+    ReportData,
+    Row,
+    load_report_data,
+    ranked_sentra,
+)
 from pipelines.report.reuse import (
     MANIFEST,
     EarlierReport,
@@ -191,13 +199,14 @@ def upload_site(
     store: Storage, site: Path, prefix: str, copies: Sequence[tuple[str, str]] = ()
 ) -> None:
     """Upload every page and asset and make the ``copies`` (pages carried from an earlier
-    report); the index last, as its presence means the report is whole."""
+    report); the index last, uploaded or copied, as its presence means the report is whole."""
+    index = f"{prefix}/{INDEX}"
     files = sorted(path for path in site.rglob("*") if path.is_file())
-    files.sort(key=lambda path: path == site / INDEX)
     uploads = [(path, f"{prefix}/{path.relative_to(site).as_posix()}") for path in files]
-    store.upload_many(uploads[:-1])
-    store.copy_many(copies)
-    store.upload_file(*uploads[-1])
+    store.upload_many([upload for upload in uploads if upload[1] != index])
+    store.copy_many([copy for copy in copies if copy[1] != index])
+    store.upload_many([upload for upload in uploads if upload[1] == index])
+    store.copy_many([copy for copy in copies if copy[1] == index])
 
 
 def fetch_report(store: Storage, version: str, folder: Path) -> Path:
@@ -220,13 +229,24 @@ def fetch_report(store: Storage, version: str, folder: Path) -> Path:
 # --- rendering ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of the report and what it shows: its context is only built when it is rendered."""
+
+    path: str
+    template: str
+    context: Callable[[], dict[str, Any]]
+    digest: str
+    """Digest of everything ``context`` reads (``reuse.inputs_digest``)."""
+
+
 def write_site(folder: Path, data: ReportData, earlier: EarlierReport | None = None) -> None:
     """Every page of the report, with its assets, into ``folder``.
 
-    Sentra pages whose inputs are unchanged since ``earlier`` are carried from it, not rendered.
+    Pages and assets whose inputs are unchanged since ``earlier`` are carried from it, not
+    rendered: after one event most of the report is (docs/report.md).
     """
     environment = template_environment()
-    write_assets(folder / ASSETS)
     publish = data.queries["publish"][0]
     render_page(
         environment,
@@ -235,29 +255,82 @@ def write_site(folder: Path, data: ReportData, earlier: EarlierReport | None = N
         "version.js.j2",
         {"version": data.version, "published_at": publish["published_at"]},
     )
-    pages: dict[str, tuple[str, dict[str, Any]]] = {
-        INDEX: ("ranking.html.j2", ranking_context(data)),
-        "map.html": ("map.html.j2", map_context(data)),
-        "phases.html": ("phases.html.j2", phases_context(data)),
-        "growth.html": ("growth.html.j2", growth_context(data)),
-        "quality.html": ("quality.html.j2", quality_context(data)),
-        "sentra/index.html": ("sentra_index.html.j2", {"sentra": data.sentra}),
-    }
-    for path, (template, context) in pages.items():
-        render_page(environment, folder, path, template, context)
     manifest = PageManifest(renderer=report_renderer())
-    history = data.sales_by_sentra()
-    carried = 0
-    for row in data.sentra:
-        path, sales = sentra_page(row["sentra_id"]), history.get(row["sentra_id"], [])
-        digest = manifest.pages[path] = inputs_digest(row, sales)
-        if earlier is not None and earlier.carry(path, digest, folder):
+    assets, assets_carried = asset_writers(), 0
+    for name, write in assets.items():
+        path = f"{ASSETS}/{name}"
+        manifest.pages[path] = ""  # an asset depends on the renderer alone
+        if earlier is not None and earlier.carry(path, "", folder):
+            assets_carried += 1
+        else:
+            write(folder / path)
+    rendered = carried = 0
+    for page in pages(data):
+        manifest.pages[page.path] = page.digest
+        if earlier is not None and earlier.carry(page.path, page.digest, folder):
             carried += 1
-            continue
-        render_page(environment, folder, path, "sentra.html.j2", sentra_context(row, sales))
+        else:
+            render_page(environment, folder, page.path, page.template, page.context())
+            rendered += 1
     (folder / MANIFEST).write_bytes(manifest.to_json())
-    rendered = len(data.sentra) - carried
-    log.info("Report pages: %d sentra pages rendered, %d carried unchanged", rendered, carried)
+    log.info(
+        "Report pages: %d pages rendered, %d carried unchanged (and %d of %d assets)",
+        rendered,
+        carried,
+        assets_carried,
+        len(assets),
+    )
+
+
+def pages(data: ReportData) -> list[Page]:
+    """The report's pages, each with the digest of what it shows."""
+    sentra, queries = data.sentra, data.queries
+    history = data.sales_by_sentra()
+    row_digests = [inputs_digest(row) for row in sentra]
+    every_sentra = inputs_digest(row_digests)
+    plan, capacity = queries["phase_plan"], (data.annual_capacity, data.max_per_province_per_year)
+    quality = (data.ledger_by_source, data.held_back, queries["freshness"], data.data_docs_index)
+    summaries = [
+        Page(INDEX, "ranking.html.j2", lambda: ranking_context(sentra), every_sentra),
+        Page(
+            "map.html",
+            "map.html.j2",
+            lambda: map_context(sentra, queries["provinces"]),
+            inputs_digest(every_sentra, queries["provinces"]),
+        ),
+        Page(
+            "phases.html",
+            "phases.html.j2",
+            lambda: phases_context(plan, *capacity),
+            inputs_digest(plan, capacity),
+        ),
+        Page(
+            "growth.html",
+            "growth.html.j2",
+            lambda: growth_context(queries["imk_growth"]),
+            inputs_digest(queries["imk_growth"]),
+        ),
+        Page(
+            "quality.html",
+            "quality.html.j2",
+            lambda: quality_context(*quality),
+            inputs_digest(quality),
+        ),
+        Page("sentra/index.html", "sentra_index.html.j2", lambda: {"sentra": sentra}, every_sentra),
+    ]
+    return summaries + [
+        sentra_page_of(row, history.get(row["sentra_id"], []), digest)
+        for row, digest in zip(sentra, row_digests, strict=True)
+    ]
+
+
+def sentra_page_of(row: Row, sales: list[Row], row_digest: str) -> Page:
+    return Page(
+        sentra_page(row["sentra_id"]),
+        "sentra.html.j2",
+        lambda: sentra_context(row, sales),
+        inputs_digest(row_digest, sales),
+    )
 
 
 def render_page(
@@ -274,10 +347,10 @@ def render_page(
 
 @functools.cache
 def report_renderer() -> str:
-    import plotly
-
-    sources = [*TEMPLATES.iterdir(), *PACKAGE.glob("*.py")]
-    return renderer_digest(sources, plotly.__version__)
+    # Plotly's version from its metadata: importing it costs more than a report that carries
+    # all its pages takes.
+    sources = [*TEMPLATES.iterdir(), *PACKAGE.glob("*.py"), TOPOJSON]
+    return renderer_digest(sources, importlib.metadata.version("plotly"))
 
 
 def template_environment() -> jinja2.Environment:
@@ -296,20 +369,38 @@ def template_environment() -> jinja2.Environment:
     return environment
 
 
-def write_assets(folder: Path) -> None:
-    """Plotly's JavaScript once for every page, the map's outlines, the style and the script."""
+def asset_writers() -> dict[str, Callable[[Path], None]]:
+    """Each file of ``assets/`` but the version script, by name, with what writes it: Plotly's
+    JavaScript once for every page, the map's outlines, the style and the script."""
+    writers: dict[str, Callable[[Path], None]] = {
+        "plotly.min.js": write_plotly_js,
+        "geo-asia-50m.js": write_map_outlines,
+    }
+    for name in STATIC_ASSETS:
+        writers[name] = functools.partial(copy_asset, TEMPLATES / name)
+    return writers
+
+
+def write_plotly_js(target: Path) -> None:
     import plotly.offline
 
-    folder.mkdir(parents=True)
-    (folder / "plotly.min.js").write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+
+
+def write_map_outlines(target: Path) -> None:
     # plotly.js looks a map's outlines up here before it would fetch them from its CDN.
-    (folder / "geo-asia-50m.js").write_text(
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
         "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {topojson: {}};\n"
         f"window.PlotlyGeoAssets.topojson['asia_50m'] = {TOPOJSON.read_text(encoding='utf-8')};\n",
         encoding="utf-8",
     )
-    for name in STATIC_ASSETS:
-        shutil.copyfile(TEMPLATES / name, folder / name)
+
+
+def copy_asset(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
 
 
 def sentra_page(sentra_id: str) -> str:
@@ -328,44 +419,43 @@ def number(value: float | None, digits: int = 0) -> str:
 # --- what each page shows -------------------------------------------------------------------
 
 
-def ranking_context(data: ReportData) -> dict[str, Any]:
-    ranked = data.ranked
+def ranking_context(sentra: list[Row]) -> dict[str, Any]:
+    ranked = ranked_sentra(sentra)
     return {
         "ranked": ranked,
-        "sentra_total": len(data.sentra),
+        "sentra_total": len(sentra),
         "provinces": sorted({row["province_name"] for row in ranked}),
         "komoditas": sorted({row["komoditas"] for row in ranked}),
         "phase_years": sorted({row["phase_year"] for row in ranked}),
     }
 
 
-def map_context(data: ReportData) -> dict[str, Any]:
-    provinces = data.queries["provinces"]
-    located = sum(row["lintang"] is not None for row in data.sentra)
+def map_context(sentra: list[Row], provinces: list[Row]) -> dict[str, Any]:
+    located = sum(row["lintang"] is not None for row in sentra)
     return {
-        "figure": figures.sentra_map(data.sentra, provinces),
+        "figure": figures.sentra_map(sentra, provinces),
         "provinces": provinces,
         "located": located,
-        "sentra_total": len(data.sentra),
+        "sentra_total": len(sentra),
     }
 
 
-def phases_context(data: ReportData) -> dict[str, Any]:
-    plan = data.queries["phase_plan"]
+def phases_context(
+    plan: list[Row], annual_capacity: int, max_per_province_per_year: int | None
+) -> dict[str, Any]:
     per_year: dict[int, int] = defaultdict(int)
     for row in plan:
         per_year[row["phase_year"]] += row["sentra"]
     return {
-        "figure": figures.phase_plan(plan, data.annual_capacity),
+        "figure": figures.phase_plan(plan, annual_capacity),
         "plan": plan,
         "per_year": dict(sorted(per_year.items())),
-        "annual_capacity": data.annual_capacity,
-        "max_per_province_per_year": data.max_per_province_per_year,
+        "annual_capacity": annual_capacity,
+        "max_per_province_per_year": max_per_province_per_year,
     }
 
 
-def growth_context(data: ReportData) -> dict[str, Any]:
-    rows = data.queries["imk_growth"]
+def growth_context(rows: list[Row]) -> dict[str, Any]:
     return {
         "figure": figures.imk_growth(rows) if rows else None,
         "rows": rows,
@@ -374,16 +464,21 @@ def growth_context(data: ReportData) -> dict[str, Any]:
     }
 
 
-def quality_context(data: ReportData) -> dict[str, Any]:
+def quality_context(
+    ledger_by_source: dict[str, Counter[str]],
+    held_back: list[HeldBack],
+    freshness_rows: list[Row],
+    data_docs_index: LakeLink | None,
+) -> dict[str, Any]:
     freshness: dict[str, list[Row]] = defaultdict(list)
-    for row in data.queries["freshness"]:
+    for row in freshness_rows:
         freshness[row["source"]].append(row)
     return {
-        "ledger": dict(sorted(data.ledger_by_source.items())),
+        "ledger": dict(sorted(ledger_by_source.items())),
         "statuses": ("ingested", "quarantined", "failed", "parked"),
         "freshness": dict(sorted(freshness.items())),
-        "held_back": data.held_back,
-        "data_docs_index": data.data_docs_index,
+        "held_back": held_back,
+        "data_docs_index": data_docs_index,
     }
 
 

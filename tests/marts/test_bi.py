@@ -229,6 +229,7 @@ def test_parquet_exports_follow_each_publish_and_only_then(
     assert repaired.published
     assert exports["dim_sentra"].exists()
     assert sorted(p.name for p in bi_settings.warehouse_path.parent.iterdir()) == [
+        ".sentra.duckdb.reads.json",  # what each SQL model reads, by its text's digest
         ".sentra.duckdb.state",  # what the next build carries forward (docs/marts.md)
         "parquet",
         "sentra.duckdb",

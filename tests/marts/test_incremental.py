@@ -4,7 +4,10 @@ carried state cannot be trusted (docs/marts.md, "Incremental builds")."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -245,3 +248,42 @@ def test_a_build_falls_back_to_a_full_one_and_says_why(
     changed = settings.model_copy(update={"sql_dir": changed_sql})
     assert "models, macros, configuration or settings changed" in build_after_new_export(changed)
     assert "incremental build" in build_after_new_export(changed)
+
+
+# Run as `sentra build` runs it, in a process of its own: whether pandas was imported is a
+# property of the whole process.
+BUILD_IN_A_PROCESS = """
+import sys
+from pipelines.app.usecases import build
+from pipelines.platform.settings import Settings
+
+result = build(Settings(), "run")
+print(result.published, result.report is not None, "pandas" in sys.modules)
+"""
+
+
+def test_a_build_and_its_report_never_import_pandas(settings: Settings) -> None:
+    """Importing pandas cost ~0.3 s of every build: DuckDB's client imports it to bind any
+    parameter or read any Arrow object, and pyarrow to build an array from Python values. The
+    build writes its small tables as SQL literals instead (docs/marts.md)."""
+    env = {
+        **os.environ,
+        "SENTRA_LANDING": str(settings.landing),
+        "SENTRA_LAKE": str(settings.lake),
+        "SENTRA_WAREHOUSE": str(settings.warehouse),
+        "SENTRA_AS_OF": str(settings.reference_date()),
+    }
+
+    def build_in_a_process() -> str:
+        Ingestor(settings).run()
+        command = [sys.executable, "-c", BUILD_IN_A_PROCESS]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    JATIM(settings)
+    SHOP_EXPORT(settings)
+    # Full, and with datasets that have no file yet (BPS), then incremental after a correction.
+    assert build_in_a_process() == "True True False"
+    CORRECTION(settings)
+    assert build_in_a_process() == "True True False"
+    assert state_path(settings.warehouse_path).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.ingest.engine import Ingestor
+from pipelines.marts import runner
 from pipelines.marts.checks import data_test_failures
 from pipelines.marts.publish import build_and_publish, python_models
-from pipelines.marts.runner import VIEW_DIRECTIVE, load_models, run_models
+from pipelines.marts.runner import VIEW_DIRECTIVE, load_models, run_models, tables_read
 from pipelines.marts.schema import MartsCheckError, built_tables, load_table_specs
 from pipelines.marts.scoring import load_scoring_config
 from pipelines.platform.duckdb import connect
@@ -87,6 +89,7 @@ def test_a_crash_mid_build_leaves_the_published_file_untouched(
     assert settings.warehouse_path.read_bytes() == published
     # Nothing left behind: no half-built file, no staged Parquet exports.
     assert sorted(p.name for p in settings.warehouse_path.parent.iterdir()) == [
+        ".sentra.duckdb.reads.json",  # what each SQL model reads, by its text's digest
         ".sentra.duckdb.state",  # what the next build carries forward (docs/marts.md)
         "parquet",
         "sentra.duckdb",
@@ -255,6 +258,50 @@ def test_a_model_named_in_a_comment_or_a_string_is_not_a_dependency(tmp_path: Pa
     assert models["stg_shops"].reads == {"src_shops"}
     assert models["stg_orders"].reads == {"stg_shops"}
     assert list(models) == ["stg_shops", "stg_orders"]  # not alphabetical: by dependency
+
+
+def test_what_each_model_reads_is_remembered_until_its_sql_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql_dir = write_models(
+        tmp_path / "sql",
+        {"stg_a": "select * from src_a", "stg_b": "select * from stg_a"},
+    )
+    cache = tmp_path / "reads.json"
+    first = {model.name: model.reads for model in load_models(sql_dir, reads_cache=cache)}
+    parsed: list[str] = []
+
+    def counting(sql: str, path: Path) -> frozenset[str]:
+        parsed.append(path.stem)
+        return tables_read(sql, path)
+
+    monkeypatch.setattr(runner, "tables_read", counting)
+    again = {model.name: model.reads for model in load_models(sql_dir, reads_cache=cache)}
+    assert again == first == {"stg_a": {"src_a"}, "stg_b": {"stg_a"}}
+    assert parsed == []  # nothing parsed: every SQL text was remembered
+
+    # stg_a now reads stg_b: only the changed file is parsed, and the order follows it.
+    (sql_dir / "staging" / "stg_b.sql").write_text("select * from src_b")
+    (sql_dir / "staging" / "stg_a.sql").write_text("select * from stg_b")
+    models = load_models(sql_dir, reads_cache=cache)
+    assert sorted(parsed) == ["stg_a", "stg_b"]
+    assert [(model.name, model.reads) for model in models] == [
+        ("stg_b", {"src_b"}),
+        ("stg_a", {"stg_b"}),
+    ]
+    # The file forgets the texts no model has any more.
+    assert len(json.loads(cache.read_text())["reads"]) == 2
+
+
+def test_an_unreadable_reads_cache_is_parsed_around_and_replaced(tmp_path: Path) -> None:
+    sql_dir = write_models(tmp_path / "sql", {"stg_a": "select * from src_a"})
+    cache = tmp_path / "reads.json"
+    cache.write_text('{"parser": "sqlglot 0.0.1", "reads": {"x": ')  # cut short
+
+    (model,) = load_models(sql_dir, reads_cache=cache)
+
+    assert model.reads == {"src_a"}
+    assert list(json.loads(cache.read_text())["reads"].values()) == [["src_a"]]
 
 
 def test_models_that_read_each_other_are_named_in_the_error(tmp_path: Path) -> None:

@@ -68,6 +68,11 @@ def test_a_report_written_with_carried_pages_equals_one_written_whole(
     assert not (tmp_path / "carried" / changed_page).samefile(tmp_path / "v1" / changed_page)
     assert (tmp_path / "carried" / unchanged_page).samefile(tmp_path / "v1" / unchanged_page)
     assert b"v2" in (tmp_path / "carried" / "assets" / "version.js").read_bytes()
+    # The pages listing every sentra show the new score; the others, and the assets, are carried.
+    for page in ("index.html", "map.html", "sentra/index.html"):
+        assert not (tmp_path / "carried" / page).samefile(tmp_path / "v1" / page), page
+    for page in ("phases.html", "growth.html", "quality.html", "assets/plotly.min.js"):
+        assert (tmp_path / "carried" / page).samefile(tmp_path / "v1" / page), page
 
 
 def test_no_page_is_carried_when_the_renderer_changed(
@@ -85,7 +90,11 @@ def test_no_page_is_carried_when_the_renderer_changed(
 
 @pytest.mark.s3
 def test_an_s3_report_copies_the_last_uploaded_reports_unchanged_pages(
-    report_data: ReportData, s3_env: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    report_data: ReportData,
+    s3_env: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = open_storage(f"{s3_env}/warehouse")
     later = rescored(report_data, report_data.ranked[0]["sentra_id"], "v2")
@@ -101,5 +110,16 @@ def test_an_s3_report_copies_the_last_uploaded_reports_unchanged_pages(
         for obj in store.list(f"{prefix}/")
     }
     assert uploaded == files(tmp_path / "whole")
-    carried = len(report_data.sentra) - 1
-    assert f"1 sentra pages rendered, {carried} carried unchanged" in caplog.text
+    # The rescored sentra's page and the three pages listing every sentra are rendered again.
+    carried = len(report_data.sentra) - 1 + 3
+    assert f"4 pages rendered, {carried} carried unchanged (and 4 of 4 assets)" in caplog.text
+
+    # A version whose figures did not change carries every page, the index included, which is
+    # copied last: its presence says the report is whole.
+    copied: list[str] = []
+    monkeypatch.setattr(
+        type(store), "copy", lambda _, source, target: copied.append(target.rsplit("/", 2)[-1])
+    )
+    upload_report(store, versioned(later, "v3"))
+    assert copied[-1] == "index.html"
+    assert len(copied) == len(report_data.sentra) + 6 + 4  # every page and asset

@@ -30,6 +30,7 @@ from pipelines.feeds.catalog import FEEDS
 from pipelines.ingest.engine import FileOutcome, Ingestor
 from pipelines.lake import layout
 from pipelines.quality.validation import Validator
+from tests.clean_parquet import read_parquet
 from tests.conftest import local_settings
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -241,7 +242,7 @@ def ingest_one(validator: Validator, key: str, data: bytes) -> FileOutcome:
         assert record.status == outcome.status
         clean = [layout.clean_key(dataset, sha256) for dataset in FEEDS[source].datasets]
         published = [name for name in clean if lake.exists(name)]
-        rows = lake.read_parquet(published).num_rows if published else 0
+        rows = read_parquet(lake, published).num_rows if published else 0
         if outcome.status == "quarantined":
             assert outcome.report is not None and outcome.report.headline()
             assert lake.list(layout.quarantine_prefix(source, sha256, ingestor.run_id))

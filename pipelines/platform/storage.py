@@ -222,37 +222,6 @@ class Storage(ABC):
         with self._staged(key) as temp:
             pq.write_table(table, temp)
 
-    def read_parquet(self, keys: builtins.list[str]) -> pyarrow.Table:
-        """The rows of ``keys`` as one table whose schema is the union of the files' schemas.
-
-        Files written at different times may have gained columns or widened types; unifying
-        reads them all (missing columns read as null). Objects are downloaded first.
-        """
-        import pyarrow.dataset as ds
-
-        if not keys:
-            raise ValueError(f"No Parquet keys given to read from {self.uri}.")
-        with tempfile.TemporaryDirectory(prefix="sentra-parquet-") as folder:
-            paths = [Path(folder, f"{number}.parquet") for number in range(len(keys))]
-            self.download_many(builtins.list(zip(keys, paths, strict=True)))
-            schemas = [ds.dataset(path, format="parquet").schema for path in paths]
-            return ds.dataset(
-                [str(path) for path in paths], self._unified(schemas, keys), format="parquet"
-            ).to_table()
-
-    def _unified(
-        self, schemas: builtins.list[pyarrow.Schema], keys: builtins.list[str]
-    ) -> pyarrow.Schema:
-        import pyarrow as pa
-
-        try:
-            return pa.unify_schemas(schemas, promote_options="permissive")
-        except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
-            raise ValueError(
-                f"Parquet files under {self.uri} have incompatible schemas ({err}); "
-                f"keys: {keys}. Rewrite the odd file or read the files separately."
-            ) from err
-
 
 class LocalStorage(Storage):
     """A folder on this machine; atomicity comes from same-folder temp files and renames."""

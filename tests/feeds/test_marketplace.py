@@ -27,6 +27,7 @@ from pipelines.platform.settings import EXPECTATIONS_DIR, SQL_DIR, Settings
 from pipelines.quality.validation import Validator
 from pipelines.samples.marketplace import MarketplaceScale, write_marketplace_samples
 from pipelines.samples.registry import build_registry
+from tests.clean_parquet import read_parquet
 from tests.marketplace_files import (
     PERSONAL_VALUES,
     SHOPEE_HEADER,
@@ -244,9 +245,9 @@ def test_a_few_bad_lines_are_quarantined_alone_with_a_located_report(
     failed = {check["check"] for check in report["failed_checks"]}
     assert {"status_known", "unit_price_readable"} <= failed
     store = settings.lake_store
-    clean = store.read_parquet([f"clean/marketplace_orders/{outcome.sha256}.parquet"])
-    rejected = store.read_parquet(
-        [key.removeprefix(store.uri + "/") for key in report["rejected_rows_uris"]]
+    clean = read_parquet(store, [f"clean/marketplace_orders/{outcome.sha256}.parquet"])
+    rejected = read_parquet(
+        store, [key.removeprefix(store.uri + "/") for key in report["rejected_rows_uris"]]
     )
     assert clean.num_rows == 98
     assert sorted(rejected.column("source_row").to_pylist()) == [11, 51]
@@ -510,8 +511,8 @@ def test_an_export_on_s3_goes_through(s3_settings: Settings, validator: Validato
     [outcome] = ingest(s3_settings, validator).outcomes
 
     assert outcome.status == "ingested"
-    table = s3_settings.lake_store.read_parquet(
-        [f"clean/marketplace_orders/{outcome.sha256}.parquet"]
+    table = read_parquet(
+        s3_settings.lake_store, [f"clean/marketplace_orders/{outcome.sha256}.parquet"]
     )
     assert table.schema.equals(clean_schema("marketplace_orders"))
     assert table.num_rows == 3

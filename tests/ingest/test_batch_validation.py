@@ -20,6 +20,7 @@ from pipelines.ingest.engine import Ingestor
 from pipelines.platform.settings import Settings
 from pipelines.quality import batch_validation
 from pipelines.quality.validation import LOCATED_ROWS_LIMIT, Validator
+from tests.clean_parquet import read_parquet
 from tests.conftest import local_settings
 from tests.marketplace_files import shopee_csv, shopee_lines, tiktok_csv
 from tests.registry_files import (
@@ -100,7 +101,7 @@ def lake_documents(settings: Settings) -> dict[str, Any]:
             text = store.read_bytes(obj.key).decode().replace(store.uri, "LAKE")
             documents[key] = without_run_details(json.loads(text))
         elif "/rejected_" in obj.key:
-            documents[key] = without_run_details(store.read_parquet([obj.key]).to_pylist())
+            documents[key] = without_run_details(read_parquet(store, [obj.key]).to_pylist())
     return documents
 
 
@@ -120,7 +121,7 @@ def clean_tables(settings: Settings) -> dict[str, dict[str, list[Any]]]:
     """Every clean Parquet file's rows, without the times the file landed and was taken in."""
     store = settings.lake_store
     return {
-        obj.key: store.read_parquet([obj.key])
+        obj.key: read_parquet(store, [obj.key])
         .drop_columns(["landed_at", "received_at"])
         .to_pydict()
         for obj in store.list("clean/")
@@ -129,7 +130,7 @@ def clean_tables(settings: Settings) -> dict[str, dict[str, list[Any]]]:
 
 def clean_rows(settings: Settings, sha256: str) -> dict[str, list[Any]]:
     key = f"clean/marketplace_orders/{sha256}.parquet"
-    return settings.lake_store.read_parquet([key]).to_pydict()
+    return read_parquet(settings.lake_store, [key]).to_pydict()
 
 
 def without_run_details(document: Any) -> Any:

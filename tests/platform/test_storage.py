@@ -16,6 +16,7 @@ from pipelines.platform.storage import (
     StorageError,
     open_storage,
 )
+from tests.clean_parquet import read_parquet
 from tests.s3_endpoint import S3Endpoint, first_requests
 
 ODD_KEYS = [
@@ -258,7 +259,7 @@ def test_parquet_round_trip_unifies_schemas(store: Storage) -> None:
     store.write_parquet(keys[0], old)
     store.write_parquet(keys[1], new)
 
-    table = store.read_parquet(keys)
+    table = read_parquet(store, keys)
 
     assert table.schema.field("sentra_id").type == pa.int64()
     assert table.sort_by("sentra_id").to_pydict() == {
@@ -269,14 +270,16 @@ def test_parquet_round_trip_unifies_schemas(store: Storage) -> None:
     assert _keys(store) == keys
 
 
-def test_read_parquet_rejects_empty_and_missing_keys(store: Storage) -> None:
-    store.write_parquet("clean/a.parquet", pa.table({"x": [1]}))
+def test_downloading_many_names_the_missing_key(store: Storage, tmp_path: Path) -> None:
+    store.write_bytes("clean/a.parquet", b"a")
+    files = [("clean/a.parquet", tmp_path / "a"), ("clean/missing.parquet", tmp_path / "m")]
 
-    with pytest.raises(ValueError, match="No Parquet keys"):
-        store.read_parquet([])
     with pytest.raises(FileNotFoundError) as caught:
-        store.read_parquet(["clean/a.parquet", "clean/missing.parquet"])
+        store.download_many(files)
+
     assert store.uri_for("clean/missing.parquet") in str(caught.value)
+    assert (tmp_path / "a").read_bytes() == b"a"
+    assert not (tmp_path / "m").exists()
 
 
 def test_failed_parquet_write_leaves_nothing_behind(store: Storage) -> None:

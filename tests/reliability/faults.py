@@ -141,9 +141,6 @@ class FaultyStorage(Storage):
     def local_copy(self, key: str) -> AbstractContextManager[Path]:
         return self.inner.local_copy(key)
 
-    def read_parquet(self, keys: builtins.list[str]) -> pyarrow.Table:
-        return self.inner.read_parquet(keys)
-
     def _staged(self, key: str) -> AbstractContextManager[Path]:
         raise AssertionError("writes go through the inner store")
 

@@ -10,6 +10,7 @@ from pipelines.lake.ledger import Ledger
 from pipelines.marts.publish import clean_inputs
 from pipelines.platform.settings import Settings
 from pipelines.platform.storage import Storage
+from tests.clean_parquet import read_parquet
 from tests.reliability.faults import generic, run_free
 from tests.reliability.scenarios import CLOCK_COLUMNS, without_clocks
 
@@ -27,7 +28,7 @@ def assert_nothing_half_visible(settings: Settings) -> None:
         assert record.raw_key is not None and lake.exists(record.raw_key), record
         if record.status == "ingested" and len(record.outputs) == 1:
             [output] = record.outputs
-            assert lake.read_parquet([output]).num_rows == record.rows_valid, record
+            assert read_parquet(lake, [output]).num_rows == record.rows_valid, record
         if record.status == "quarantined":
             assert record.report_key is not None and lake.exists(record.report_key), record
     committed = {key for record in records if record.status == "ingested" for key in record.outputs}
@@ -39,7 +40,7 @@ def assert_whole(lake: Storage, key: str) -> None:
     if key.endswith(".json"):
         json.loads(lake.read_bytes(key))
     elif key.endswith(".parquet"):
-        lake.read_parquet([key])
+        read_parquet(lake, [key])
 
 
 def lake_state(settings: Settings) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def lake_state(settings: Settings) -> dict[str, Any]:
         for record in Ledger(lake).latest_records()
     }
     clean = {
-        generic(key): without_clocks(lake.read_parquet([key])).to_pylist()
+        generic(key): without_clocks(read_parquet(lake, [key])).to_pylist()
         for keys in clean_inputs(settings)[0].values()
         for key in keys
     }

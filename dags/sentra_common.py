@@ -150,31 +150,14 @@ class SentraAlertNotifier(BaseNotifier):
         alert_task_failure(self.severity, context)
 
 
-def publish_outcomes(source: str, results: Any, *, mapped: bool = False) -> None:
-    """After an ingest-like task: announce what was validated, then fail on what was not.
+def publish_outcomes(source: str, summary: Any) -> None:
+    """After an ingest-like task: announce what was validated, then fail on what was not."""
+    announce(validated_asset(source), "validated_extra", "announce_validated")(summary)
 
-    ``results`` is one summary, or with ``mapped`` the summaries of a mapped task's instances
-    (none when it expanded to no instance: both tasks then still run). Each task reads them
-    itself: a task that only merged them put one more scheduling hop between a landed file
-    and the marts build (docs/benchmarks.md, "The Celery cluster").
-    """
-    asset = validated_asset(source)
-    trigger_rule = "none_failed" if mapped else "all_success"
+    @task(retries=0)
+    def check_outcomes(result: dict[str, Any]) -> None:
+        from sentra_tasks import raise_on_problems
 
-    @task(task_id="announce_validated", outlets=[asset], retries=0, trigger_rule=trigger_rule)
-    def announce_validated(result: Any) -> None:
-        from sentra_tasks import summary_of, validated_extra
+        raise_on_problems(result)
 
-        context = get_current_context()
-        context["outlet_events"][asset].extra = validated_extra(
-            summary_of(source, result, mapped, context)
-        )
-
-    @task(retries=0, trigger_rule=trigger_rule)
-    def check_outcomes(result: Any) -> None:
-        from sentra_tasks import raise_on_problems, summary_of
-
-        raise_on_problems(summary_of(source, result, mapped, get_current_context()))
-
-    announce_validated(results)
-    check_outcomes(results)
+    check_outcomes(summary)

@@ -31,7 +31,7 @@ the landing store), or when a producer posts an event for that asset.
 **Does** list every landed `{source}` file whose sha256 the ledger has not settled
 (`unsettled`), then ingests each in its own mapped `ingest` task instance - on whichever worker
 is free, several at once: raw copy, parse, validate, clean Parquet or quarantine, one ledger
-record per file. Then, each from the instances' outcomes:
+record per file. `summarise` gathers their outcomes. Then:
 
 * `announce_validated` records a `sentra.validated.{source}` event (sha256s, rows in / valid /
   rejected, statuses) when something was published; it is *skipped* when nothing was, so the
@@ -81,9 +81,16 @@ def ingest_dag(source: str) -> DAG:
             context["landing_key"] = key  # type: ignore[typeddict-unknown-key]
             return ingest_key(source, key, context)
 
-        # With nothing unsettled `ingest` expands to no instance and is skipped; the two tasks
-        # after it still run (on no summary), so the run ends green and announces nothing.
-        publish_outcomes(source, ingest.expand(key=unsettled()), mapped=True)
+        # With nothing unsettled `ingest` expands to no instance and is skipped; the summary still
+        # runs (empty), so the run ends green and announces nothing.
+        # `summaries` is an XComArg when the DAG is built and the instances' results when it runs.
+        @task(trigger_rule="none_failed")
+        def summarise(summaries: Any) -> dict[str, Any]:
+            from sentra_tasks import merge_summaries
+
+            return merge_summaries(source, list(summaries), get_current_context())
+
+        publish_outcomes(source, summarise(ingest.expand(key=unsettled())))
 
     return ingest_feed_dag()
 

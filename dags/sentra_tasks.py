@@ -121,12 +121,11 @@ def ingest_key(source: str, key: str, context: Context) -> dict[str, Any]:
     }
 
 
-def summary_of(source: str, result: Any, mapped: bool, context: Context) -> dict[str, Any]:
-    """The run's summary: an ingest-like task's own, or merged from a mapped task's instances'
-    (none when nothing was unsettled)."""
-    if not mapped:
-        return dict(result)
-    files = [item for summary in result for item in summary["files"]]
+def merge_summaries(
+    source: str, summaries: list[dict[str, Any]], context: Context
+) -> dict[str, Any]:
+    """The run's summary from its mapped ingests' (none when nothing was unsettled)."""
+    files = [item for summary in summaries for item in summary["files"]]
     return files_summary(source, ledger_run_id(context), files)
 
 

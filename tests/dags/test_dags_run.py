@@ -125,6 +125,7 @@ def test_ingest_publishes_the_good_file_and_fails_the_run_on_the_quarantined_one
         "unsettled": "success",
         "ingest[0]": "success",
         "ingest[1]": "success",
+        "summarise": "success",
         "announce_validated": "success",
         "check_outcomes": "failed",
     }
@@ -168,6 +169,7 @@ def test_nothing_new_announces_nothing(scenarios: dict[str, Any]) -> None:
     assert scenarios["ingest_again"]["tasks"] == {
         "unsettled": "success",
         "ingest": "skipped",
+        "summarise": "success",
         "announce_validated": "skipped",
         "check_outcomes": "success",
     }
@@ -226,8 +228,8 @@ def test_every_task_run_is_reported_as_a_start_and_an_end_in_the_configured_name
         for event in scenarios["lineage"]
         if event["job"]["name"].startswith("sentra_ingest_registry")
     ]
-    # The first ingest run: two mapped ingests, the announcement, the failed check.
-    for task in ("unsettled", "announce_validated"):
+    # The first ingest run: two mapped ingests, the summary, the announcement, the failed check.
+    for task in ("unsettled", "summarise", "announce_validated"):
         job = f"sentra_ingest_registry.{task}"
         assert ingest_run.index(("START", job)) < ingest_run.index(("COMPLETE", job))
     assert ingest_run.count(("START", "sentra_ingest_registry.ingest")) == 2
@@ -235,7 +237,7 @@ def test_every_task_run_is_reported_as_a_start_and_an_end_in_the_configured_name
     assert ("FAIL", "sentra_ingest_registry.check_outcomes") in ingest_run
     assert ("FAIL", "sentra_ingest_registry") in ingest_run
     # Tasks that move no data name no datasets.
-    for event in lineage_events(scenarios, "sentra_ingest_registry.unsettled"):
+    for event in lineage_events(scenarios, "sentra_ingest_registry.summarise"):
         assert event["inputs"] == event["outputs"] == []
 
 

@@ -2,10 +2,12 @@
 
 The heavy part of the marts is the marketplace: every order line once in its latest version
 (~10 M lines at national scale), then per sentra and month. A build keeps, in a DuckDB file
-beside the published marts (``marts_state``, tables in ``sql/state/tables.sql``), the latest
-version of every line and the sales it computed. The next build reads only the exports ingested
-since, works out which shops and sentra they (or a changed member list) touch, recomputes
-those from the carried lines and carries everything else; the registry, BPS, score and rank
+beside the published marts (``marts_state``, tables in ``sql/state/tables.sql``), which exports
+it carries and which line versions in them lost to another version of the same line (the lines
+stay in the exports' clean Parquet), and the sales it computed. The next build reads only the
+exports ingested since and the carried lines they touch, works out which shops and sentra they
+(or a changed member list) touch, recomputes those from the carried lines and carries
+everything else; the registry, BPS, score and rank
 models are small and run whole every time. A build on an empty state computes everything, so
 full and incremental builds are the same SQL (docs/marts.md, "Incremental builds").
 

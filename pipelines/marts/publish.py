@@ -307,7 +307,8 @@ def build_fingerprint(
 @dataclass(frozen=True)
 class BuildJob:
     """Everything one build reads: the clean inputs to scan (for the carried dataset, only the
-    files the state does not hold yet), the models and their settings, and the state."""
+    files the state does not hold yet; the ones it holds are read where their carried lines
+    are needed), the models and their settings, and the state."""
 
     settings: Settings
     inputs: dict[str, list[str]]
@@ -332,7 +333,7 @@ def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str,
     con = connect(path, storage_version=STORAGE_VERSION)
     try:
         bound_resources(con, settings, spill)
-        register_sources(con, settings, job.inputs, spill)
+        register_sources(con, settings, job, spill)
         register_config_tables(con, job.config)
         for name, value in job.variables.items():
             con.execute(f"set variable {name} = {sql_literal(value)}")
@@ -377,23 +378,43 @@ def bound_resources(con: duckdb.DuckDBPyConnection, settings: Settings, spill: P
     """
     con.execute(f"set memory_limit = {sql_string(settings.duckdb_memory_limit)}")
     con.execute(f"set temp_directory = {sql_string(spill)}")
+    # The carried exports' ~600 clean files are bound by several views and queries: read each
+    # footer once, not once per binding.
+    con.execute("set parquet_metadata_cache = true")
     if settings.duckdb_threads is not None:
         con.execute(f"set threads = {int(settings.duckdb_threads)}")
 
 
 def register_sources(
-    con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, list[str]], spill: Path
+    con: duckdb.DuckDBPyConnection, settings: Settings, job: BuildJob, spill: Path
 ) -> None:
-    files = local_inputs(settings.lake_store, inputs, spill / "inputs")
-    for dataset, paths in files.items():
+    """A ``src_<dataset>`` view per dataset over its clean files: the inputs to read and, for
+    the carried dataset, the exports the state holds, where ``carried_export`` is true."""
+    carried = {CARRIED_DATASET: sorted(job.state.carried)}
+    keys = [key for listed in (*job.inputs.values(), *carried.values()) for key in listed]
+    paths = local_copies(settings.lake_store, keys, inputs_cache_path(settings.warehouse_path))
+    for dataset, new_keys in job.inputs.items():
+        parts = [
+            (is_carried, [paths[key] for key in listed])
+            for is_carried, listed in ((False, new_keys), (True, carried.get(dataset, [])))
+            if listed
+        ] or [(False, [empty_clean_file(dataset, spill)])]
         # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow
         # dataset's read-ahead is not). Columns a file lacks read as NULL.
-        listed = paths or [empty_clean_file(dataset, spill)]
-        sources = "[" + ", ".join(sql_string(str(path)) for path in listed) + "]"
-        con.execute(
-            f"create temp view src_{dataset} as "
-            f"select * from read_parquet({sources}, union_by_name = true)"
+        scans = " union all by name ".join(
+            f"select *, {str(is_carried).lower()} as carried_export "
+            f"from read_parquet({path_list(files)}, union_by_name = true)"
+            for is_carried, files in parts
         )
+        con.execute(f"create temp view src_{dataset} as {scans}")
+    register_reference_tables(con)
+
+
+def path_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
+
+
+def register_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     regions = load_regions()
     reference = {
         "src_reference_provinces": [
@@ -419,33 +440,40 @@ def empty_clean_file(dataset: str, folder: Path) -> Path:
     return path
 
 
-def local_inputs(
-    lake: Storage, inputs: dict[str, list[str]], folder: Path
-) -> dict[str, list[Path]]:
-    """Each dataset's clean files as local paths: the lake's own when it is a folder, otherwise
-    downloaded into ``folder`` (the build's spill folder, removed with it).
+def inputs_cache_path(warehouse: Path) -> Path:
+    """Where builds on this host keep local copies of an S3 lake's clean files: hidden beside
+    the warehouse, like the carried state, whose carried exports are read from there."""
+    return warehouse.with_name(f".{warehouse.name}.inputs")
 
-    DuckDB reads local Parquet itself. An S3 lake read through an Arrow dataset instead let
-    DuckDB 1.5 push a join's bloom filter into the Arrow scan, which the Python client does
-    not implement ("Pushdown Filter Type BLOOM_FILTER is not currently supported in PyArrow
-    Scans"): every incremental build on the national lake failed (docs/marts.md).
+
+def local_copies(lake: Storage, keys: list[str], cache: Path) -> dict[str, Path]:
+    """Each clean file as a local path: the lake's own when it is a folder; otherwise a copy in
+    ``cache``, downloaded only when it is not there yet.
+
+    Clean files never change (their key names the sha256 of the file they came from), so a
+    copy stays valid; copies of files no build reads any more are removed. DuckDB reads local
+    Parquet itself. An S3 lake read through an Arrow dataset instead let DuckDB 1.5 push a
+    join's bloom filter into the Arrow scan, which the Python client does not implement
+    ("Pushdown Filter Type BLOOM_FILTER is not currently supported in PyArrow Scans"): every
+    incremental build on the national lake failed (docs/marts.md).
     """
     if lake.is_local:
-        return {
-            dataset: [Path(lake.uri_for(key)) for key in keys] for dataset, keys in inputs.items()
-        }
-    local = {
-        dataset: [folder.joinpath(*PurePosixPath(key).parts) for key in keys]
-        for dataset, keys in inputs.items()
-    }
-    downloads = [
-        (key, path)
-        for dataset, keys in inputs.items()
-        for key, path in zip(keys, local[dataset], strict=True)
-    ]
-    log.info("downloading %d clean files from %s", len(downloads), lake.uri)
-    lake.download_many(downloads)
-    return local
+        return {key: Path(lake.uri_for(key)) for key in keys}
+    paths = {key: cache.joinpath(*PurePosixPath(key).parts) for key in keys}
+    missing = [(key, path) for key, path in paths.items() if not path.exists()]
+    log.info(
+        "downloading %d clean files from %s (%d already in %s)",
+        len(missing),
+        lake.uri,
+        len(paths) - len(missing),
+        cache,
+    )
+    lake.download_many(missing)
+    kept = set(paths.values())
+    for path in cache.rglob("*.parquet"):
+        if path not in kept:
+            path.unlink()
+    return paths
 
 
 def write_publish_log(con: duckdb.DuckDBPyConnection, records: list[PublishRecord]) -> None:

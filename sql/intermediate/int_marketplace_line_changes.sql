@@ -1,5 +1,5 @@
 -- What the exports ingested since the last build change in the order lines it carried forward
--- (marts_state.order_lines: the latest version of every line). Exports overlap: a seller
+-- (int_marketplace_carried_lines: the latest version of every line). Exports overlap: a seller
 -- exporting June twice, or the e-Smart feed resending a line, must not double the sales, and an
 -- order returned after an earlier export must count as returned, so for each line the latest
 -- export wins. This table holds the versions that lose: 'removed' rows the carried versions a
@@ -14,7 +14,7 @@ with arrived as not materialized (
 
 known as not materialized (
     select carried.*
-    from marts_state.order_lines as carried
+    from int_marketplace_carried_lines as carried
     semi join arrived using (order_line_id)
 ),
 

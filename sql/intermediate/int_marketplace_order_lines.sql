@@ -15,7 +15,7 @@ current_lines as (
     -- versions this build replaces, then the versions that now win (all of those shops': a
     -- shop with a changed line is affected, and every line names its shop).
     select carried.*
-    from marts_state.order_lines as carried
+    from int_marketplace_carried_lines as carried
     semi join shops using (marketplace, seller_account)
     anti join (
         select order_line_id from int_marketplace_line_changes where change = 'removed'

@@ -1,5 +1,7 @@
 -- Validated order lines of every ingested marketplace export (all exports, so an order line
 -- exported twice appears twice), renamed and cast. Buyers are already a salted hash.
+-- carried_export: the export is one an earlier build took in (docs/marts.md, "Incremental
+-- builds"); its lines are read only where the carried ones are needed.
 with source as (
     select * from src_marketplace_orders
 ),
@@ -26,7 +28,8 @@ final as (
         cast(source_name as varchar) as source_name,
         cast(source_row as bigint) as source_row,
         cast(landed_at as timestamptz) as landed_at,
-        cast(received_at as timestamptz) as received_at
+        cast(received_at as timestamptz) as received_at,
+        carried_export
     from source
 )
 

@@ -2,24 +2,13 @@
 -- file beside the published marts, attached as marts_state. A new state starts with these
 -- empty tables, and a build on an empty state is a full build.
 
--- The latest version of every marketplace order line (the deduplication the sales marts need),
--- with only the columns the marts read.
-create table if not exists marts_state.order_lines (
+-- The versions of order lines in the carried exports (their clean Parquet) that lost to another
+-- version of the same line: the carried order lines are the lines of those exports without
+-- these (int_marketplace_carried_lines). A version is its line in its export and row.
+create table if not exists marts_state.superseded_lines (
     order_line_id varchar,
-    marketplace varchar,
-    seller_account varchar,
-    order_id varchar,
-    status varchar,
-    order_date date,
-    quantity integer,
-    gross_idr bigint,
-    net_idr bigint,
-    buyer_hash varchar,
     source_sha256 varchar,
-    source_name varchar,
-    source_row bigint,
-    landed_at timestamptz,
-    received_at timestamptz
+    source_row bigint
 );
 
 -- The shop -> IKM -> sentra assignment the carried sales were computed with.
@@ -75,8 +64,8 @@ create table if not exists marts_state.build (
     published_version varchar
 );
 
--- The marketplace exports already in order_lines: clean key and the ledger record that
--- ingested it (a replay that re-ingests a file has a new record, and the state is not reused).
+-- The marketplace exports the state carries: clean key and the ledger record that ingested it
+-- (a replay that re-ingests a file has a new record, and the state is not reused).
 create table if not exists marts_state.inputs (
     clean_key varchar,
     ledger_record varchar

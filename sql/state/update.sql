@@ -1,14 +1,10 @@
 -- The state the next build starts from: this build's order lines and sales, applied to the
 -- attached marts_state in one transaction (the caller's), after the marts passed their checks.
--- Only what changed is written: the line versions that won or lost, and the monthly sales of
--- the affected sentra; the small tables are replaced whole.
-delete from marts_state.order_lines
-where order_line_id in (
-    select order_line_id from int_marketplace_line_changes where change = 'removed'
-);
-
-insert into marts_state.order_lines by name
-select * from int_marketplace_added_lines;
+-- Only what changed is written: the line versions that lost (the order lines themselves stay in
+-- the clean Parquet of their exports), and the monthly sales of the affected sentra; the small
+-- tables are replaced whole.
+insert into marts_state.superseded_lines by name
+select order_line_id, source_sha256, source_row from int_marketplace_line_changes;
 
 delete from marts_state.sales_monthly
 where sentra_id in (select sentra_id from int_marketplace_affected_sentra);

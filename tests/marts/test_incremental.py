@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from pipelines.ingest.engine import Ingestor
 from pipelines.marts.incremental import state_path
-from pipelines.marts.publish import build_and_publish
+from pipelines.marts.publish import build_and_publish, inputs_cache_path
 from pipelines.platform.settings import Settings
 from pipelines.samples.bps import SAMPLE_TABLES, bps_sample_files
 from tests.marketplace_files import (
@@ -168,15 +169,26 @@ def test_every_incremental_build_equals_a_full_rebuild(
 def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
     settings: Settings, s3_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An S3 lake's clean files are downloaded and read as a local lake's are, incrementally."""
+    """An S3 lake's clean files are downloaded and read as a local lake's are, incrementally:
+    each file once, kept between builds (the carried exports are read from there)."""
     caplog.set_level(logging.INFO, logger="pipelines.marts")
     on_s3 = s3_settings.model_copy(update={"warehouse": str(tmp_path / "s3" / "s.duckdb")})
+    cache = inputs_cache_path(on_s3.warehouse_path)
+    stale = cache / "clean" / "marketplace_orders" / "no-longer-ingested.parquet"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a copy of a file no build reads any more")
+    cached_before: set[str] = set()
     for step, events in enumerate(SEQUENCES["exports, a resubmission and a correction"]):
         built_after(settings, events, f"step-{step}", caplog)
         log = built_after(on_s3, events, f"step-{step}", caplog)
 
         assert ("incremental build" in log) == (step > 0), log
-        assert "clean files from s3://" in log
+        cached = {path.relative_to(cache).as_posix() for path in cache.rglob("*.parquet")}
+        assert cached == {obj.key for obj in on_s3.lake_store.list("clean/")}
+        downloads = re.search(r"downloading (\d+) clean files from s3://\S+ \((\d+) already", log)
+        assert downloads, log
+        assert downloads.groups() == (str(len(cached - cached_before)), str(len(cached_before)))
+        cached_before = cached
         assert marts_contents(on_s3.warehouse_path, CLOCK_COLUMN_SUFFIX) == marts_contents(
             settings.warehouse_path, CLOCK_COLUMN_SUFFIX
         )

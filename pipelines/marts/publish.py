@@ -40,7 +40,9 @@ from pipelines.marts.incremental import (
     StatePlan,
     attach_state,
     discard_state,
+    inputs_digest,
     keep_state,
+    kept_models,
     model_version,
     one_build_at_a_time,
     plan_state,
@@ -155,6 +157,10 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         settings.sql_dir,
     )
     carried_now = {key: ledger_records[key] for key in inputs[CARRIED_DATASET]}
+    kept = {
+        name: inputs_digest(datasets, inputs, ledger_records)
+        for name, datasets in kept_models(models, inputs.keys()).items()
+    }
     if settings.warehouse_on_s3 and previous and not force:
         released_state(settings, previous[-1].version)
     state = plan_state(
@@ -179,6 +185,7 @@ def build_and_publish_alone(settings: Settings, run_id: str, force: bool) -> Bui
         state,
         version,
         carried_now,
+        kept,
     )
     try:
         row_counts = build_database(building, job)
@@ -321,6 +328,8 @@ class BuildJob:
     model_version: str
     carried_inputs: dict[str, str]
     """The carried dataset's files (clean key and ledger record) the state holds after the build."""
+    kept_models: dict[str, str]
+    """The models whose rows the state keeps, with the digest of this build's inputs to each."""
 
 
 def build_database(path: Path, job: BuildJob) -> dict[str, int]:
@@ -339,7 +348,7 @@ def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str,
             con.execute(f"set variable {name} = {sql_literal(value)}")
         con.execute("create schema marts; create schema meta; set search_path = 'marts,main'")
         attach_state(con, job.state, settings.sql_dir)
-        run_models(con, job.models, job.macros)
+        run_models(con, job.models, job.macros, job.state.reusable(job.kept_models))
         log.info("describing and checking the marts")
         write_publish_log(con, job.publish_log)
         published_at = datetime.fromisoformat(job.publish_log[-1].published_at)
@@ -356,6 +365,7 @@ def build_database_spilling(path: Path, job: BuildJob, spill: Path) -> dict[str,
             job.model_version,
             job.publish_log[-1].version,
             job.carried_inputs,
+            job.kept_models,
         )
         con.execute("checkpoint")
         return row_counts

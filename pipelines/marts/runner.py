@@ -228,12 +228,25 @@ def load_macros(sql_dir: Path) -> list[Macro]:
 
 
 def run_models(
-    con: duckdb.DuckDBPyConnection, models: Iterable[Model], macros: Iterable[Macro]
+    con: duckdb.DuckDBPyConnection,
+    models: Iterable[Model],
+    macros: Iterable[Macro],
+    reuse: Mapping[str, str] | None = None,
 ) -> None:
-    """Create the macros, then every model in the order given (``load_models`` order)."""
+    """Create the macros, then every model in the order given (``load_models`` order).
+
+    ``reuse``: models whose rows are copied from the given table instead of computed (an
+    incremental build's unchanged ones, ``incremental.StatePlan.reusable``).
+    """
+    reuse = reuse or {}
     for macro in macros:
         con.execute(macro.sql)
     for model in models:
+        if model.name in reuse:
+            log.info("copying %s.%s from %s", model.layer, model.name, reuse[model.name])
+            con.execute("set preserve_insertion_order = false")
+            con.execute(f"create temp table {model.name} as select * from {reuse[model.name]}")
+            continue
         log.info("building %s.%s", model.layer, model.name)
         # Only the marts keep the order their SQL gives them (BI users read them as stored);
         # intermediate tables are sets, and not keeping their order saves memory and time.

@@ -70,3 +70,10 @@ create table if not exists marts_state.inputs (
     clean_key varchar,
     ledger_record varchar
 );
+
+-- The models whose rows the state keeps (as kept__<model>), with the digest of the clean files
+-- and ledger records they were built from: the next build copies them when those are unchanged.
+create table if not exists marts_state.kept_models (
+    model varchar,
+    inputs_digest varchar
+);

@@ -194,6 +194,23 @@ def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
         )
 
 
+def test_models_of_unchanged_registry_and_bps_files_are_copied_from_the_state(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The registry and BPS models are recomputed only when their files change; the
+    equality test above shows the copies are what a rebuild gives."""
+    caplog.set_level(logging.INFO, logger="pipelines.marts")
+    built_after(settings, [JATIM, SHOP_EXPORT, BPS_RELEASE], "first", caplog)
+
+    log = built_after(settings, [CORRECTION], "correction", caplog)
+    assert "copying intermediate.int_registry_members_current from marts_state" in log
+    assert "copying intermediate.int_imk_growth_latest from marts_state" in log
+
+    log = built_after(settings, [JATIM_AGAIN], "registry", caplog)
+    assert "building intermediate.int_registry_members_current" in log
+    assert "copying intermediate.int_imk_growth_latest from marts_state" in log
+
+
 def test_the_events_move_the_marts(settings: Settings) -> None:
     """The corrections above do change the marts, so the equality is not vacuous."""
     for event in (JATIM, SHOP_EXPORT, ESMART_EXPORT):

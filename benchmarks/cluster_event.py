@@ -13,8 +13,9 @@ landing bucket and times put -> a new ``current.json`` in the S3 warehouse, with
 the ingest and marts runs it caused, from Airflow's metadata database.
 
 Two events: the first with the build's carried state on this host (the steady state), the second
-after deleting it, so the building worker downloads the published version's state from S3 (a
-worker that did not build the previous version). The results replace the ``cluster-event``
+after deleting it and the host's copies of the lake's clean files, so the building worker
+downloads the published version's state and every clean file from S3 (a host that did not build
+the previous version). The results replace the ``cluster-event``
 section of ``--output``.
 """
 
@@ -118,8 +119,10 @@ def run_sentra(cluster: Cluster, *args: str) -> float:
 
 
 def drop_carried_state(cluster: Cluster) -> None:
-    """Delete this host's carried build state: the next build downloads the published one."""
+    """Delete this host's carried build state and its copies of the lake's clean files: the
+    next build downloads the published state and every clean file it reads."""
     from pipelines.marts.incremental import state_path
+    from pipelines.marts.publish import inputs_cache_path
     from pipelines.platform.settings import Settings
 
     settings = Settings(
@@ -128,6 +131,7 @@ def drop_carried_state(cluster: Cluster) -> None:
         warehouse=cluster.warehouse,
     )
     state_path(settings.warehouse_path).unlink(missing_ok=True)
+    shutil.rmtree(inputs_cache_path(settings.warehouse_path), ignore_errors=True)
 
 
 def put_event(cluster: Cluster, export: Path, number: int, label: str) -> Event:
@@ -253,7 +257,14 @@ def measure(lake: Path, export: Path, keep_logs: Path | None) -> tuple[list[Even
         time.sleep(20)  # the bucket's s3:TestEvent runs find nothing; let them end
         events = [put_event(cluster, export, 1, "Event 1: the building host holds the state")]
         drop_carried_state(cluster)
-        events.append(put_event(cluster, export, 2, "Event 2: the state downloaded from S3 first"))
+        events.append(
+            put_event(
+                cluster,
+                export,
+                2,
+                "Event 2: the state and the clean files downloaded from S3 first",
+            )
+        )
         if keep_logs:  # the task logs say where a task's time went; the cluster folder goes
             shutil.copytree(Path(cluster.env["AIRFLOW_HOME"]) / "logs", keep_logs)
     seed = {

@@ -461,11 +461,11 @@ def local_copies(lake: Storage, keys: list[str], cache: Path) -> dict[str, Path]
     ``cache``, downloaded only when it is not there yet.
 
     Clean files never change (their key names the sha256 of the file they came from), so a
-    copy stays valid; copies of files no build reads any more are removed. DuckDB reads local
-    Parquet itself. An S3 lake read through an Arrow dataset instead let DuckDB 1.5 push a
-    join's bloom filter into the Arrow scan, which the Python client does not implement
-    ("Pushdown Filter Type BLOOM_FILTER is not currently supported in PyArrow Scans"): every
-    incremental build on the national lake failed (docs/marts.md).
+    copy stays valid; copies of files no build reads any more, and unfinished downloads, are
+    removed. DuckDB reads local Parquet itself. An S3 lake read through an Arrow dataset
+    instead let DuckDB 1.5 push a join's bloom filter into the Arrow scan, which the Python
+    client does not implement ("Pushdown Filter Type BLOOM_FILTER is not currently supported
+    in PyArrow Scans"): every incremental build on the national lake failed (docs/marts.md).
     """
     if lake.is_local:
         return {key: Path(lake.uri_for(key)) for key in keys}
@@ -480,8 +480,9 @@ def local_copies(lake: Storage, keys: list[str], cache: Path) -> dict[str, Path]
     )
     lake.download_many(missing)
     kept = set(paths.values())
-    for path in cache.rglob("*.parquet"):
-        if path not in kept:
+    for path in cache.rglob("*"):
+        # Also what a build killed mid-download left behind (dot-named .tmp files).
+        if path.is_file() and path not in kept:
             path.unlink()
     return paths
 

@@ -177,13 +177,14 @@ def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
     stale = cache / "clean" / "marketplace_orders" / "no-longer-ingested.parquet"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"a copy of a file no build reads any more")
+    (stale.parent / ".a-download-cut-short.parquet.0a1b.tmp").write_bytes(b"half a file")
     cached_before: set[str] = set()
     for step, events in enumerate(SEQUENCES["exports, a resubmission and a correction"]):
         built_after(settings, events, f"step-{step}", caplog)
         log = built_after(on_s3, events, f"step-{step}", caplog)
 
         assert ("incremental build" in log) == (step > 0), log
-        cached = {path.relative_to(cache).as_posix() for path in cache.rglob("*.parquet")}
+        cached = {path.relative_to(cache).as_posix() for path in cache.rglob("*") if path.is_file()}
         assert cached == {obj.key for obj in on_s3.lake_store.list("clean/")}
         downloads = re.search(r"downloading (\d+) clean files from s3://\S+ \((\d+) already", log)
         assert downloads, log

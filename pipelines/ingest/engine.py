@@ -599,18 +599,17 @@ class Ingestor:
         """The keys of the file's Data Docs pages, queued to be rendered when the run ends."""
         from pipelines.quality.data_docs import write_validation_result
 
-        pages = [
-            PendingPage(
-                layout.data_docs_page_key(landed.source, landed.sha256, self.run_id, outcome.suite),
-                outcome.gx_result,
+        pages = []
+        for outcome in result.outcomes:
+            if outcome.gx_document is None:
+                continue
+            key = layout.data_docs_page_key(
+                landed.source, landed.sha256, self.run_id, outcome.suite
             )
-            for outcome in result.outcomes
-            if outcome.gx_result is not None
-        ]
-        for page in pages:
             # Kept with the file (a lake error fails it, retried whole): the page is rendered
             # from it at the run's end, or by the next run if this one does not get there.
-            write_validation_result(self.lake, page.key, page.gx_result)
+            write_validation_result(self.lake, key, outcome.gx_document)
+            pages.append(PendingPage(key, outcome.gx_result))
         self._pending_pages += pages
         return tuple(page.key for page in pages)
 

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def write_validation_result(lake_store: Storage, page_key: str, gx_result: Any) -> None:
-    """Keep the GX validation result that the page at ``page_key`` will be rendered from."""
-    document = json.dumps(gx_result.to_json_dict(), separators=(",", ":"))
+def write_validation_result(
+    lake_store: Storage, page_key: str, gx_document: dict[str, Any]
+) -> None:
+    """Keep the GX result (``to_json_dict()``) that the page at ``page_key`` is rendered from."""
+    document = json.dumps(gx_document, separators=(",", ":"))
     lake_store.write_bytes(layout.validation_result_key(page_key), document.encode("utf-8"))
 
 

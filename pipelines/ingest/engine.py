@@ -255,6 +255,7 @@ class Ingestor:
         )
         self._validator: Validator | None = None
         self._pending_pages: list[PendingPage] = []
+        self._rendered_early = False
         self._data_docs_depth = 0
 
     @property
@@ -293,8 +294,10 @@ class Ingestor:
         """Render the Data Docs pages of the files settled inside, once, when the outermost ends.
 
         Pages are a view of validation results already kept with each file: rendering them
-        between files would put GX's page renderer on every file's path. A block that raises
-        renders nothing; its pages are rendered from the kept results by the next run.
+        between files would put GX's page renderer on every file's path. Only while this thread
+        waits for the worker are settled files' pages rendered early (``render_while_waiting``).
+        A block that raises renders nothing more; its pages are rendered from the kept results
+        by the next run.
         """
         self._data_docs_depth += 1
         try:
@@ -313,6 +316,7 @@ class Ingestor:
         from pipelines.quality.data_docs import write_page_from_result, write_validation_page
 
         pending, self._pending_pages = self._pending_pages, []
+        rendered_early, self._rendered_early = self._rendered_early, False
         try:
             for page in pending:
                 write_validation_page(self.lake, page.key, page.gx_result)
@@ -320,7 +324,7 @@ class Ingestor:
             missing = unrendered_pages(docs)
             for page_key in missing:
                 write_page_from_result(self.lake, page_key)
-            if pending or missing or index_stale(docs):
+            if pending or rendered_early or missing or index_stale(docs):
                 self.refresh_data_docs_index()
         except Exception:  # the pages are a view; never lose a run's outcome over them
             log.exception("could not render the Data Docs; the next ingest renders them")
@@ -499,6 +503,7 @@ class Ingestor:
     def prepared(self, file: PreparingFile) -> FileOutcome | HeldFile:
         """A file the worker has prepared, as ``start_file`` would have returned it."""
         landed, received_at, raw_key = file.landed, file.received_at, file.raw_key
+        self.render_while_waiting(file.preparing)
         try:
             result = file.preparing.result()
         except Exception as error:  # one bad file must not stop the others
@@ -510,6 +515,25 @@ class Ingestor:
             return dataclasses.replace(started, release=file.release)
         file.release()
         return started
+
+    def render_while_waiting(self, preparing: Future[Any]) -> None:
+        """Render queued Data Docs pages until the worker is done: this thread would only wait.
+
+        At national scale it waits most while the worker converts the large e-Smart files, and
+        the pages rendered meanwhile are not rendered at the run's end. A page that fails is
+        left queued for the run's end (which logs the error, and the next run renders it).
+        """
+        from pipelines.quality.data_docs import write_validation_page
+
+        while self._pending_pages and not preparing.done():
+            page = self._pending_pages[0]
+            try:
+                write_validation_page(self.lake, page.key, page.gx_result)
+            except Exception as error:  # the pages are a view; the run's end tries again
+                log.warning("could not render %s yet (%s); tried again at the end", page.key, error)
+                return
+            self._pending_pages.pop(0)
+            self._rendered_early = True
 
     def processed(
         self,

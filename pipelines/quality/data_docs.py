@@ -2,7 +2,8 @@
 
 A file's ingest keeps GX's validation result as JSON (``docs/results/...json``) with the rest of
 the file, before its ledger record; the pages are rendered from those results once, after the
-run's files have settled (``Ingestor.run``), so GX's page renderer is never on a file's own path.
+run's files have settled (``Ingestor.run``), so GX's page renderer is never on a file's own path
+(settled files' pages are also rendered while the ingest waits for its conversion worker).
 A run that dies or whose store fails before rendering leaves results without pages, and the next
 run renders them: a settled file never stays without its pages.
 

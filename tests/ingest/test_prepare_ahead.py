@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,42 @@ def test_a_run_cut_off_with_exports_in_the_worker_leaves_nothing_behind(
     _, retried = ingested(tmp_path / "run", validator, landing_files())
     assert retried[f"{shop('batik_sari')}/few-bad.csv"].status == "ingested"
     assert not list(scratch.iterdir())
+
+
+def test_pages_are_rendered_while_waiting_for_the_worker_and_all_exist_at_the_end(
+    tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.quality import data_docs
+
+    convert = handler.convert
+
+    def slow_last(export: Any, context: Any, target: Path) -> Any:
+        if context.name.endswith("sasirangan/orders.csv"):
+            time.sleep(1)  # this thread waits for it, with the settled files' pages queued
+        return convert(export, context, target)
+
+    rendered: list[str] = []
+    write_page = data_docs.write_validation_page
+    render_at_the_end = Ingestor.render_data_docs
+    monkeypatch.setattr(handler, "convert", slow_last)
+    monkeypatch.setattr(
+        data_docs,
+        "write_validation_page",
+        lambda store, key, result: rendered.append(key) or write_page(store, key, result),
+    )
+    monkeypatch.setattr(
+        Ingestor,
+        "render_data_docs",
+        lambda ingestor: rendered.append("the run's end") or render_at_the_end(ingestor),
+    )
+    files = {**landing_files(), **more_files()}
+    del files[f"{shop('anyaman_mendong')}/{EXPLODES}"]
+    settings, outcomes = ingested(tmp_path, validator, files)
+
+    assert rendered.index("the run's end") > 0  # pages rendered while the worker converted
+    pages = [page for outcome in outcomes.values() for page in outcome.data_docs]
+    assert len(pages) == len(set(rendered) - {"the run's end"}) == 12
+    index = settings.lake_store.read_bytes("docs/index.html").decode()
+    for page in pages:
+        assert "Great Expectations" in Path(page).read_text(encoding="utf-8")
+        assert page.split("/docs/", 1)[1] in index

@@ -35,13 +35,7 @@ from tests.ingest.test_batch_validation import (
 from tests.marketplace_files import shopee_csv, shopee_lines
 from tests.registry_files import JATIM_MEMBERS, JATIM_SENTRA, registry_xlsx
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 EXPLODES = "explodes.csv"
-
-
-@pytest.fixture(scope="module")
-def validator() -> Validator:
-    return Validator(EXPECTATIONS_DIR)
 
 
 def more_files() -> dict[str, bytes]:

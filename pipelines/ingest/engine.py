@@ -4,6 +4,10 @@ Identity is content: a file whose sha256 the ledger has already settled (ingeste
 is skipped, whatever its name, so re-landing the same bytes changes nothing. Every step of one
 file is ordered so a crash at any point leaves the lake consistent: the raw copy first, the clean
 Parquet next, and the ledger record last as the commit point.
+
+A run's marketplace exports are raw-copied and converted by a worker thread, a few files ahead
+(DuckDB releases the GIL); claiming, validating and settling stay in the calling thread, in
+landing order.
 """
 
 from __future__ import annotations

@@ -74,6 +74,10 @@ class Feed:
     """Parses one file up to its validation, which the ingest then runs together with other
     files' (one GX call per batch of files, not per file); ``process`` is this plus the
     validation of the one file."""
+    prepare_in_thread: bool = False
+    """Whether ``prepare`` may run in a worker thread while the ingest validates and settles
+    other files: it spends its time outside the GIL (in DuckDB) and touches neither GX nor
+    what the ingest keeps between files."""
 
     def identity(self, key: str, path: Path) -> str:
         """The sha256 the ledger keys the landed file on (see ``file_sha256``)."""

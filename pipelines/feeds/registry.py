@@ -379,7 +379,9 @@ def clean_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return re.sub(r"\s+", " ", str(value)).strip()
+    # What re.sub(r"\s+", " ", ...).strip() gives (both split on str.isspace), at a third of
+    # its cost: called for most cells of the 74 national registry files.
+    return " ".join(str(value).split())
 
 
 class CellReader:

@@ -4,6 +4,10 @@ Identity is content: a file whose sha256 the ledger has already settled (ingeste
 is skipped, whatever its name, so re-landing the same bytes changes nothing. Every step of one
 file is ordered so a crash at any point leaves the lake consistent: the raw copy first, the clean
 Parquet next, and the ledger record last as the commit point.
+
+A run's marketplace exports are raw-copied and converted by a worker thread, a few files ahead
+(DuckDB releases the GIL); claiming, validating and settling stay in the calling thread, in
+landing order.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,11 +93,45 @@ class HeldFile:
     """Drops the local copy of the landed file, kept while the file is held."""
 
 
+@dataclass(frozen=True)
+class PreparingFile:
+    """A claimed file that a worker thread raw-copies and prepares (``Feed.prepare_in_thread``)."""
+
+    landed: LandedFile
+    received_at: datetime
+    raw_key: str
+    preparing: Future[FeedResult | PendingValidation]
+    release: Callable[[], None] = lambda: None
+    """Drops the local copy of the landed file, kept while the file is prepared or held."""
+
+    def discard(self) -> None:
+        """Wait for the worker, then delete what it wrote: nothing of the file is published."""
+        try:
+            result = self.preparing.result()
+        except BaseException:  # the file's failure is moot: the run is being cut off
+            result = None
+        if isinstance(result, PendingValidation):
+            result.discard()
+        elif result is not None:
+            for path in result.files.values():
+                path.unlink(missing_ok=True)
+        self.release()
+
+
+StartedFile = FileOutcome | HeldFile | PreparingFile
+
+
 # A batch is validated once it holds this many files or landed bytes: GX's fixed cost per call
 # is paid once per batch, while the union a call reads stays bounded
 # (docs/validation-performance.md, "Many small files").
 MAX_BATCH_FILES = 32
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+
+# Files claimed and handed to the worker thread before the earliest of them joins the batch: as
+# many as a batch holds, so the worker converts the next batch's exports while GX validates this
+# one (docs/benchmarks.md, "Both cores"); a single file of more bytes than a batch goes alone.
+PREPARE_AHEAD_FILES = MAX_BATCH_FILES
+PREPARE_AHEAD_BYTES = MAX_BATCH_BYTES
 
 
 class ValidationBatch:
@@ -100,45 +139,90 @@ class ValidationBatch:
 
     Files wait here to be validated together (``Ingestor.conclude_held``), then each
     is settled with its own outcomes; files that need no validation, or failed, pass through.
+    Files a worker thread is still preparing queue first, and join in landing order.
     """
 
     def __init__(self, ingestor: Ingestor, settled: set[str]) -> None:
         self.ingestor = ingestor
         self.settled = settled
+        # Started files in landing order, the earliest ones possibly still with the worker.
+        self.preparing: deque[StartedFile] = deque()
         self.held: list[HeldFile] = []
         self.outcomes: list[FileOutcome] = []
 
-    def add(self, started: FileOutcome | HeldFile) -> None:
+    def add(self, started: StartedFile) -> None:
+        self.preparing.append(started)
+        while self.preparing and (
+            len(self.preparing) > PREPARE_AHEAD_FILES
+            or self.bytes_preparing() > PREPARE_AHEAD_BYTES
+            or not isinstance(self.preparing[0], PreparingFile)
+        ):
+            self.join_first()
+
+    def bytes_preparing(self) -> int:
+        return sum(file.landed.size for file in self.preparing if isinstance(file, PreparingFile))
+
+    def join_first(self) -> None:
+        """Hold the earliest started file for validation, or record its outcome.
+
+        It leaves ``preparing`` only once held or recorded, so a run cut off meanwhile (while
+        the files held before it are validated) still discards it.
+        """
+        started = self.preparing[0]
+        if isinstance(started, PreparingFile):
+            started = self.preparing[0] = self.ingestor.prepared(started)
+        if isinstance(started, HeldFile) and any(
+            shares_a_scope(started, file) for file in self.held
+        ):
+            self.validate_held()  # its truncation check compares it with the files held before it
+        self.preparing.popleft()
         if isinstance(started, FileOutcome):
             self.record([started])
             return
-        if any(shares_a_scope(started, file) for file in self.held):
-            self.conclude()  # its truncation check compares it with the files held before it
         self.held.append(started)
         files, size = len(self.held), sum(file.landed.size for file in self.held)
         if files >= MAX_BATCH_FILES or size >= MAX_BATCH_BYTES:
-            self.conclude()
+            self.validate_held()
 
     def make_way_for(self, sha256: str) -> None:
-        """Settle the batch first if it holds the same bytes (landed twice in one run)."""
-        if any(file.landed.sha256 == sha256 for file in self.held):
+        """Settle every file first if one has the same bytes (landed twice in one run)."""
+        started = [*self.preparing, *self.held]
+        if any(
+            isinstance(file, HeldFile | PreparingFile) and file.landed.sha256 == sha256
+            for file in started
+        ):
             self.conclude()
 
     def conclude(self) -> None:
+        while self.preparing:
+            self.join_first()
+        self.validate_held()
+
+    def validate_held(self) -> None:
         held, self.held = self.held, []
-        if held:
-            self.record(self.ingestor.conclude_held(held))
+        if not held:
+            return
+        try:
+            outcomes = self.ingestor.conclude_held(held)
+        except BaseException:
+            self.held = held  # cut off: ``discard`` deletes what their validation left
+            raise
+        self.record(outcomes)
 
     def record(self, outcomes: list[FileOutcome]) -> None:
         self.outcomes += outcomes
         self.settled |= {o.sha256 for o in outcomes if o.status not in ("skipped", "failed")}
 
     def discard(self) -> None:
-        """Drop what files are still held (a run cut off): nothing of theirs was published."""
+        """Drop what files are still prepared or held (a run cut off): nothing was published."""
+        preparing, self.preparing = self.preparing, deque()
         held, self.held = self.held, []
-        for file in held:
-            file.pending.discard()
-            file.release()
+        for file in [*preparing, *held]:
+            if isinstance(file, PreparingFile):
+                file.discard()
+            elif isinstance(file, HeldFile):
+                file.pending.discard()
+                file.release()
 
 
 def shares_a_scope(one: HeldFile, other: HeldFile) -> bool:
@@ -175,6 +259,7 @@ class Ingestor:
         )
         self._validator: Validator | None = None
         self._pending_pages: list[PendingPage] = []
+        self._rendered_early = False
         self._data_docs_depth = 0
 
     @property
@@ -213,8 +298,10 @@ class Ingestor:
         """Render the Data Docs pages of the files settled inside, once, when the outermost ends.
 
         Pages are a view of validation results already kept with each file: rendering them
-        between files would put GX's page renderer on every file's path. A block that raises
-        renders nothing; its pages are rendered from the kept results by the next run.
+        between files would put GX's page renderer on every file's path. Only while this thread
+        waits for the worker are settled files' pages rendered early (``render_while_waiting``).
+        A block that raises renders nothing more; its pages are rendered from the kept results
+        by the next run.
         """
         self._data_docs_depth += 1
         try:
@@ -233,6 +320,7 @@ class Ingestor:
         from pipelines.quality.data_docs import write_page_from_result, write_validation_page
 
         pending, self._pending_pages = self._pending_pages, []
+        rendered_early, self._rendered_early = self._rendered_early, False
         try:
             for page in pending:
                 write_validation_page(self.lake, page.key, page.gx_result)
@@ -240,7 +328,7 @@ class Ingestor:
             missing = unrendered_pages(docs)
             for page_key in missing:
                 write_page_from_result(self.lake, page_key)
-            if pending or missing or index_stale(docs):
+            if pending or rendered_early or missing or index_stale(docs):
                 self.refresh_data_docs_index()
         except Exception:  # the pages are a view; never lose a run's outcome over them
             log.exception("could not render the Data Docs; the next ingest renders them")
@@ -259,20 +347,22 @@ class Ingestor:
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
         batch = ValidationBatch(self, settled)
-        try:
-            for position, obj in enumerate(objects, start=1):
-                if progress:
-                    progress(position, len(objects), obj.key)
-                try:
-                    batch.add(self.start_landed(obj, settled, batch))
-                except (OSError, StorageError) as error:
-                    # Without the bytes there is no sha256 to record; the next run tries again.
-                    log.error("could not read landed file %s: %s", obj.key, error)
-                    message = f"could not read the file: {error}"
-                    batch.add(FileOutcome(obj.key, "", "failed", message))
-            batch.conclude()
-        finally:
-            batch.discard()  # files still held when the run is cut off: their claims lapse
+        # One worker: it converts while this thread hashes, claims, validates and settles.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentra-prepare") as worker:
+            try:
+                for position, obj in enumerate(objects, start=1):
+                    if progress:
+                        progress(position, len(objects), obj.key)
+                    try:
+                        batch.add(self.start_landed(obj, settled, batch, worker))
+                    except (OSError, StorageError) as error:
+                        # Without the bytes there is no sha256 to record; the next run tries again.
+                        log.error("could not read landed file %s: %s", obj.key, error)
+                        message = f"could not read the file: {error}"
+                        batch.add(FileOutcome(obj.key, "", "failed", message))
+                batch.conclude()
+            finally:
+                batch.discard()  # files still prepared or held when the run is cut off
         summary.outcomes = batch.outcomes
         order = {obj.key: position for position, obj in enumerate(objects)}
         summary.outcomes.sort(key=lambda outcome: order[outcome.key])
@@ -341,9 +431,10 @@ class Ingestor:
         obj: StoredObject,
         settled: set[str],
         batch: ValidationBatch | None = None,
+        worker: Executor | None = None,
         *,
         replay: bool = False,
-    ) -> FileOutcome | HeldFile:
+    ) -> StartedFile:
         """``start_file`` on a local copy of a landed object, kept while the file is held."""
         source = obj.key.split("/", 1)[0]
         with ExitStack() as local_copy:
@@ -352,8 +443,8 @@ class Ingestor:
             if batch is not None:
                 batch.make_way_for(sha256)
             landed = LandedFile(obj.key, source, path, sha256, obj.size, obj.modified)
-            started = self.start_file(landed, settled, replay=replay)
-            if isinstance(started, HeldFile):
+            started = self.start_file(landed, settled, worker, replay=replay)
+            if isinstance(started, HeldFile | PreparingFile):
                 return dataclasses.replace(started, release=local_copy.pop_all().close)
             return started
 
@@ -362,17 +453,25 @@ class Ingestor:
     ) -> FileOutcome:
         return self.settled_now(self.start_file(landed, settled, replay=replay))
 
-    def settled_now(self, started: FileOutcome | HeldFile) -> FileOutcome:
+    def settled_now(self, started: StartedFile) -> FileOutcome:
         """The file's outcome, validating it alone if it waits for validation (a batch of one)."""
+        if isinstance(started, PreparingFile):
+            started = self.prepared(started)
         if isinstance(started, FileOutcome):
             return started
         [outcome] = self.conclude_held([started])
         return outcome
 
     def start_file(
-        self, landed: LandedFile, settled: set[str], *, replay: bool = False
-    ) -> FileOutcome | HeldFile:
-        """Claim, keep the raw copy and process the file: settled, or held for validation."""
+        self,
+        landed: LandedFile,
+        settled: set[str],
+        worker: Executor | None = None,
+        *,
+        replay: bool = False,
+    ) -> StartedFile:
+        """Claim, keep the raw copy and process the file: settled, held for validation, or
+        left to ``worker`` to prepare when its feed allows (``Feed.prepare_in_thread``)."""
         sha256 = landed.sha256
         if sha256 in settled:
             return FileOutcome(
@@ -395,11 +494,58 @@ class Ingestor:
         self.validator.warm_up()
         received_at = landed.received_at
         raw_key = layout.raw_key(landed.source, sha256, landed.name)
+        if worker is not None and FEEDS[landed.source].prepare_in_thread:
+            preparing = worker.submit(self.process_while_copying, landed, raw_key)
+            return PreparingFile(landed, received_at, raw_key, preparing)
         try:
             result = self.process_while_copying(landed, raw_key)
         except Exception as error:  # one bad file must not stop the others
             log.exception("ingest of %s failed", landed.key)
             return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
+        return self.processed(landed, received_at, raw_key, result)
+
+    def prepared(self, file: PreparingFile) -> FileOutcome | HeldFile:
+        """A file the worker has prepared, as ``start_file`` would have returned it."""
+        landed, received_at, raw_key = file.landed, file.received_at, file.raw_key
+        self.render_while_waiting(file.preparing)
+        try:
+            result = file.preparing.result()
+        except Exception as error:  # one bad file must not stop the others
+            file.release()
+            log.error("ingest of %s failed", landed.key, exc_info=error)
+            return self.fail(landed, received_at, raw_key, f"{type(error).__name__}: {error}")
+        started = self.processed(landed, received_at, raw_key, result)
+        if isinstance(started, HeldFile):
+            return dataclasses.replace(started, release=file.release)
+        file.release()
+        return started
+
+    def render_while_waiting(self, preparing: Future[Any]) -> None:
+        """Render queued Data Docs pages until the worker is done: this thread would only wait.
+
+        At national scale it waits most while the worker converts the large e-Smart files, and
+        the pages rendered meanwhile are not rendered at the run's end. A page that fails is
+        left queued for the run's end (which logs the error, and the next run renders it).
+        """
+        from pipelines.quality.data_docs import write_validation_page
+
+        while self._pending_pages and not preparing.done():
+            page = self._pending_pages[0]
+            try:
+                write_validation_page(self.lake, page.key, page.gx_result)
+            except Exception as error:  # the pages are a view; the run's end tries again
+                log.warning("could not render %s yet (%s); tried again at the end", page.key, error)
+                return
+            self._pending_pages.pop(0)
+            self._rendered_early = True
+
+    def processed(
+        self,
+        landed: LandedFile,
+        received_at: datetime,
+        raw_key: str,
+        result: FeedResult | PendingValidation,
+    ) -> FileOutcome | HeldFile:
         if isinstance(result, PendingValidation):
             return HeldFile(landed, received_at, raw_key, result)
         return self.settle_processed(landed, received_at, raw_key, result)
@@ -599,18 +745,17 @@ class Ingestor:
         """The keys of the file's Data Docs pages, queued to be rendered when the run ends."""
         from pipelines.quality.data_docs import write_validation_result
 
-        pages = [
-            PendingPage(
-                layout.data_docs_page_key(landed.source, landed.sha256, self.run_id, outcome.suite),
-                outcome.gx_result,
+        pages = []
+        for outcome in result.outcomes:
+            if outcome.gx_document is None:
+                continue
+            key = layout.data_docs_page_key(
+                landed.source, landed.sha256, self.run_id, outcome.suite
             )
-            for outcome in result.outcomes
-            if outcome.gx_result is not None
-        ]
-        for page in pages:
             # Kept with the file (a lake error fails it, retried whole): the page is rendered
             # from it at the run's end, or by the next run if this one does not get there.
-            write_validation_result(self.lake, page.key, page.gx_result)
+            write_validation_result(self.lake, key, outcome.gx_document)
+            pages.append(PendingPage(key, outcome.gx_result))
         self._pending_pages += pages
         return tuple(page.key for page in pages)
 

@@ -2,7 +2,8 @@
 
 A file's ingest keeps GX's validation result as JSON (``docs/results/...json``) with the rest of
 the file, before its ledger record; the pages are rendered from those results once, after the
-run's files have settled (``Ingestor.run``), so GX's page renderer is never on a file's own path.
+run's files have settled (``Ingestor.run``), so GX's page renderer is never on a file's own path
+(settled files' pages are also rendered while the ingest waits for its conversion worker).
 A run that dies or whose store fails before rendering leaves results without pages, and the next
 run renders them: a settled file never stays without its pages.
 
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def write_validation_result(lake_store: Storage, page_key: str, gx_result: Any) -> None:
-    """Keep the GX validation result that the page at ``page_key`` will be rendered from."""
-    document = json.dumps(gx_result.to_json_dict(), separators=(",", ":"))
+def write_validation_result(
+    lake_store: Storage, page_key: str, gx_document: dict[str, Any]
+) -> None:
+    """Keep the GX result (``to_json_dict()``) that the page at ``page_key`` is rendered from."""
+    document = json.dumps(gx_document, separators=(",", ":"))
     lake_store.write_bytes(layout.validation_result_key(page_key), document.encode("utf-8"))
 
 

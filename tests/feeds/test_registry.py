@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
-from pipelines.feeds.registry import RegistryFormatError, parse_registry_file, parse_seller_accounts
+from pipelines.feeds.registry import (
+    RegistryFormatError,
+    clean_text,
+    parse_registry_file,
+    parse_seller_accounts,
+)
 from tests.registry_files import (
     DIY_ROWS,
     HEADER,
@@ -161,3 +167,11 @@ def test_seller_accounts_must_name_their_marketplace() -> None:
     assert parse_seller_accounts("Tokopedia:b, shopee: a") == ["shopee:a", "tokopedia:b"]
     with pytest.raises(ValueError, match="marketplace:account"):
         parse_seller_accounts("just_a_shop_name")
+
+
+def test_clean_text_collapses_whitespace_as_the_regular_expression_did() -> None:
+    # str.split() replaced re.sub(r"\s+", " ", ...).strip(): the same on every code point.
+    for point in range(0x110000):
+        text = f" a{chr(point)}{chr(point)}b\t{chr(point)} "
+        assert clean_text(text) == re.sub(r"\s+", " ", text).strip(), hex(point)
+    assert clean_text(12.0) == "12" and clean_text("   ") is None

@@ -31,7 +31,6 @@ from tests.registry_files import (
     registry_xlsx,
 )
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SHOP = "marketplace/shopee/keripik_rohani"
 
 
@@ -64,11 +63,6 @@ def landing_files() -> dict[str, bytes]:
         # whose rows its truncation check compares it with.
         f"{SHOP}/resubmitted.csv": shopee_csv(corrected),
     }
-
-
-@pytest.fixture(scope="module")
-def validator() -> Validator:
-    return Validator(EXPECTATIONS_DIR)
 
 
 def ingested(

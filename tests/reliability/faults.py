@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -46,10 +47,18 @@ class WritePoint:
     number: int
     operation: str
     key: str
+    occurrence: int = 0
+    """How many writes of the same operation and generic key came before this one."""
 
     @property
     def label(self) -> str:
         return f"{self.number:02d}-{self.operation}-{generic(self.key)}"
+
+    @property
+    def identity(self) -> str:
+        """The write whatever the order of the others: the ingest's conversion worker writes
+        raw copies while the main thread claims and settles, so numbers vary between runs."""
+        return f"{self.operation}-{generic(self.key)}-{self.occurrence}"
 
 
 @dataclass
@@ -57,16 +66,22 @@ class Faults:
     """Which write fails and how; and every write seen so far (the recording)."""
 
     at: int | None = None
+    at_write: str | None = None
+    """The ``WritePoint.identity`` to fail at, instead of a number."""
     mode: Mode = "crash"
     pause_marker: Path | None = None
     on_error: Callable[[WritePoint], object] | None = None
     """Called when a write fails for real (e.g. to bring a stopped S3 endpoint back then)."""
     seen: list[WritePoint] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def write(self, operation: str, key: str, perform: Callable[[], T]) -> T:
-        point = WritePoint(len(self.seen), operation, key)
-        self.seen.append(point)
-        if point.number != self.at:
+        with self.lock:  # the ingest writes from its conversion worker too
+            kind = (operation, generic(key))
+            earlier = sum((seen.operation, generic(seen.key)) == kind for seen in self.seen)
+            point = WritePoint(len(self.seen), operation, key, earlier)
+            self.seen.append(point)
+        if not self.fails_at(point):
             try:
                 return perform()
             except Exception:
@@ -84,6 +99,11 @@ class Faults:
             raise StorageError(f"injected: the store refused {operation} of {key}")
         perform()
         raise StorageError(f"injected: the reply to {operation} of {key} was lost")
+
+    def fails_at(self, point: WritePoint) -> bool:
+        if self.at_write is not None:
+            return point.identity == self.at_write
+        return point.number == self.at
 
 
 class FaultyStorage(Storage):

@@ -197,6 +197,8 @@ FEED = Feed(
     datasets=(DATASET,),
     process=process_marketplace_file,
     prepare=prepare_marketplace_file,
+    # The conversion is DuckDB's: a worker thread converts the next exports while GX validates.
+    prepare_in_thread=True,
     clean_schema=clean_schema,
     freshness_scopes=shop_of,
     # The same bytes in two shops' folders are two shops' exports, not one file landed twice.

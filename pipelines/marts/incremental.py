@@ -187,10 +187,20 @@ def read_state(path: Path) -> StateContents:
             model_version=str(row[0]),
             published_version=str(row[1]),
             carried=dict(con.execute("select clean_key, ledger_record from inputs").fetchall()),
-            kept=dict(con.execute("select model, inputs_digest from kept_models").fetchall()),
+            kept=read_kept_models(con),
         )
     finally:
         con.close()
+
+
+def read_kept_models(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The kept models' digests; none in a state written before models were kept (whose model
+    version differs anyway, so the log says that, not that the state cannot be read)."""
+    found = con.execute("select count(*) from duckdb_tables() where table_name = 'kept_models'")
+    row = found.fetchone()
+    if not row or not row[0]:
+        return {}
+    return dict(con.execute("select model, inputs_digest from kept_models").fetchall())
 
 
 def kept_models(models: Iterable[Model], datasets: Iterable[str]) -> dict[str, frozenset[str]]:

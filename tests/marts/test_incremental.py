@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from pipelines.ingest.engine import Ingestor
@@ -210,6 +211,14 @@ def test_models_of_unchanged_registry_and_bps_files_are_copied_from_the_state(
     log = built_after(settings, [JATIM_AGAIN], "registry", caplog)
     assert "building intermediate.int_registry_members_current" in log
     assert "copying intermediate.int_imk_growth_latest from marts_state" in log
+
+    # A state written before models were kept has no record of them: every one is rebuilt.
+    con = duckdb.connect(str(state_path(settings.warehouse_path)))
+    con.execute("drop table kept_models")
+    con.close()
+    log = built_after(settings, [DIY], "older state", caplog)
+    assert "incremental build" in log
+    assert "building intermediate.int_imk_growth_latest" in log
 
 
 def test_the_events_move_the_marts(settings: Settings) -> None:

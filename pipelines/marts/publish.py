@@ -400,13 +400,14 @@ def register_sources(
 ) -> None:
     """A ``src_<dataset>`` view per dataset over its clean files: the inputs to read and, for
     the carried dataset, the exports the state holds, where ``carried_export`` is true."""
-    carried = {CARRIED_DATASET: sorted(job.state.carried)}
-    keys = [key for listed in (*job.inputs.values(), *carried.values()) for key in listed]
+    carried = sorted(job.state.carried)
+    keys = [key for listed in job.inputs.values() for key in listed] + carried
     paths = local_copies(settings.lake_store, keys, inputs_cache_path(settings.warehouse_path))
     for dataset, new_keys in job.inputs.items():
+        carried_keys = carried if dataset == CARRIED_DATASET else []
         parts = [
             (is_carried, [paths[key] for key in listed])
-            for is_carried, listed in ((False, new_keys), (True, carried.get(dataset, [])))
+            for is_carried, listed in ((False, new_keys), (True, carried_keys))
             if listed
         ] or [(False, [empty_clean_file(dataset, spill)])]
         # DuckDB's own Parquet reader: parallel, and within the memory limit (an Arrow

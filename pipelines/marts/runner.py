@@ -264,3 +264,4 @@ def run_models(
             continue
         rows = model.run({name: con.table(name) for name in model.inputs})
         con.execute(f"{create} {rows_query(model.columns, rows)}")
+    con.execute(f"set threads = {threads}")

@@ -1,8 +1,8 @@
 -- The state the next build starts from: this build's order lines and sales, applied to the
 -- attached marts_state in one transaction (the caller's), after the marts passed their checks.
 -- Only what changed is written: the line versions that lost (the order lines themselves stay in
--- the clean Parquet of their exports), and the monthly sales of the affected sentra; the small
--- tables are replaced whole.
+-- the clean Parquet of their exports), the monthly sales of the affected sentra and the
+-- assignments of the affected shops; the small tables are replaced whole.
 insert into marts_state.superseded_lines by name
 select order_line_id, source_sha256, source_row from int_marketplace_line_changes;
 
@@ -12,10 +12,16 @@ where sentra_id in (select sentra_id from int_marketplace_affected_sentra);
 insert into marts_state.sales_monthly by name
 select * from int_marketplace_sales_monthly;
 
-delete from marts_state.seller_accounts;
+-- Only the affected shops' assignments can differ (int_marketplace_affected_shops names every
+-- shop assigned differently than the carried one): ~220,000 rows nationally are not rewritten.
+delete from marts_state.seller_accounts as carried
+using int_marketplace_affected_shops as affected
+where carried.marketplace = affected.marketplace
+    and carried.seller_account = affected.seller_account;
 
 insert into marts_state.seller_accounts by name
-select * from int_marketplace_seller_accounts;
+select * from int_marketplace_seller_accounts
+semi join int_marketplace_affected_shops using (marketplace, seller_account);
 
 delete from marts_state.online_sales;
 

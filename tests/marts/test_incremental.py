@@ -32,7 +32,7 @@ from tests.marketplace_files import (
     shopee_lines,
     tiktok_csv,
 )
-from tests.marts_tables import marts_contents
+from tests.marts_tables import marts_contents, schema_contents
 from tests.registry_files import DIY_ROWS, JATIM_MEMBERS, JATIM_SENTRA, registry_csv, registry_xlsx
 
 SHOP = "marketplace/shopee/keripik_rohani"
@@ -41,6 +41,13 @@ ESMART = "marketplace/esmart"
 BPS = dict(bps_sample_files(20261128))
 YOY_VAR = SAMPLE_TABLES[0].var
 CLOCK_COLUMN_SUFFIX = "_landed_at"  # when a file landed: differs between two lakes' copies
+CARRIED_STATE_TABLES = [
+    "seller_accounts",
+    "sales_monthly",
+    "online_sales",
+    "unmatched_sellers",
+    "superseded_lines",
+]
 
 Event = Callable[[Settings], None]
 
@@ -165,6 +172,15 @@ def test_every_incremental_build_equals_a_full_rebuild(
             full_rebuild(settings, tmp_path / "full"), CLOCK_COLUMN_SUFFIX
         )
         assert incremental["fct_marketplace_sales_monthly"] or step == 0
+        # The next build starts from this state: it must hold what a full build's holds.
+        assert carried_state(settings.warehouse_path) == carried_state(
+            tmp_path / "full" / "warehouse" / "sentra.duckdb"
+        )
+
+
+def carried_state(warehouse: Path) -> dict[str, list[Any]]:
+    """The state's carried rows: shop assignments, sales and the versions that lost."""
+    return schema_contents(state_path(warehouse), "main", tables=CARRIED_STATE_TABLES)
 
 
 def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(

@@ -235,7 +235,7 @@ def run_models(
 ) -> None:
     """Create the macros, then every model in the order given (``load_models`` order).
 
-    ``reuse``: models whose rows are copied from the given table instead of computed (an
+    ``reuse``: models whose rows are read from the given table instead of computed (an
     incremental build's unchanged ones, ``incremental.StatePlan.reusable``).
     """
     reuse = reuse or {}
@@ -250,9 +250,10 @@ def run_models(
         # the monthly sales).
         con.execute(f"set threads = {1 if model.layer == 'marts' else threads}")
         if model.name in reuse:
-            log.info("copying %s.%s from %s", model.layer, model.name, reuse[model.name])
-            con.execute("set preserve_insertion_order = false")
-            con.execute(f"create temp table {model.name} as select * from {reuse[model.name]}")
+            # A view, not a copy: the rows are read where they are kept (~300,000 member rows
+            # nationally, 0.06 s to copy), and nothing changes them during the build.
+            log.info("reading %s.%s from %s", model.layer, model.name, reuse[model.name])
+            con.execute(f"create temp view {model.name} as select * from {reuse[model.name]}")
             continue
         log.info("building %s.%s", model.layer, model.name)
         # Only the marts keep the order their SQL gives them (BI users read them as stored);

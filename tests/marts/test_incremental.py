@@ -212,21 +212,21 @@ def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
         )
 
 
-def test_models_of_unchanged_registry_and_bps_files_are_copied_from_the_state(
+def test_models_of_unchanged_registry_and_bps_files_are_read_from_the_state(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The registry and BPS models are recomputed only when their files change; the
-    equality test above shows the copies are what a rebuild gives."""
+    equality test above shows the kept rows are what a rebuild gives."""
     caplog.set_level(logging.INFO, logger="pipelines.marts")
     built_after(settings, [JATIM, SHOP_EXPORT, BPS_RELEASE], "first", caplog)
 
     log = built_after(settings, [CORRECTION], "correction", caplog)
-    assert "copying intermediate.int_registry_members_current from marts_state" in log
-    assert "copying intermediate.int_imk_growth_latest from marts_state" in log
+    assert "reading intermediate.int_registry_members_current from marts_state" in log
+    assert "reading intermediate.int_imk_growth_latest from marts_state" in log
 
     log = built_after(settings, [JATIM_AGAIN], "registry", caplog)
     assert "building intermediate.int_registry_members_current" in log
-    assert "copying intermediate.int_imk_growth_latest from marts_state" in log
+    assert "reading intermediate.int_imk_growth_latest from marts_state" in log
 
     # A state written before models were kept has no record of them: every one is rebuilt.
     con = duckdb.connect(str(state_path(settings.warehouse_path)))

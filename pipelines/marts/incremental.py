@@ -56,6 +56,8 @@ class StatePlan:
     reason: str
     kept: Mapping[str, str] = field(default_factory=dict)
     """Models whose rows the state keeps, with the digest of the inputs they were built from."""
+    carried_schemas: Mapping[str, str] = field(default_factory=dict)
+    """Clean key -> digest of its file's columns, for the carried exports (``clean_schemas``)."""
 
     def reusable(self, digests: Mapping[str, str]) -> dict[str, str]:
         """The kept models whose inputs are unchanged (``digests``: the current ones), with the
@@ -110,7 +112,12 @@ def plan_state(
         new = len(inputs) - len(contents.carried)
         log.info("incremental build: %d exports carried, %d new", len(contents.carried), new)
         return StatePlan(
-            carried_path, contents.carried, full=False, reason="incremental", kept=contents.kept
+            carried_path,
+            contents.carried,
+            full=False,
+            reason="incremental",
+            kept=contents.kept,
+            carried_schemas=contents.carried_schemas,
         )
     log.info("full build: %s", reason)
     fresh = carried_path.with_name(f"{carried_path.name}.building-{secrets.token_hex(4)}")
@@ -127,6 +134,8 @@ class StateContents:
     """Clean key -> ledger record of every export it carries."""
     kept: dict[str, str]
     """Model -> digest of the inputs its kept rows were built from."""
+    carried_schemas: dict[str, str]
+    """Clean key -> digest of the columns of its file, for the carried exports."""
 
 
 def usable_state(
@@ -187,20 +196,24 @@ def read_state(path: Path) -> StateContents:
             model_version=str(row[0]),
             published_version=str(row[1]),
             carried=dict(con.execute("select clean_key, ledger_record from inputs").fetchall()),
-            kept=read_kept_models(con),
+            kept=read_pairs(con, "kept_models", "model", "inputs_digest"),
+            carried_schemas=read_pairs(con, "carried_schemas", "clean_key", "schema_digest"),
         )
     finally:
         con.close()
 
 
-def read_kept_models(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The kept models' digests; none in a state written before models were kept (whose model
-    version differs anyway, so the log says that, not that the state cannot be read)."""
-    found = con.execute("select count(*) from duckdb_tables() where table_name = 'kept_models'")
+def read_pairs(con: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> dict[str, str]:
+    """A two-column state table as a mapping; empty in a state written before the table was
+    (whose model version differs anyway, so the log says that, not that it cannot be read)."""
+    # The name as a literal: DuckDB then looks up that one table, not every table's size.
+    found = con.execute(
+        f"select count(*) from duckdb_tables() where table_name = {sql_string(table)}"
+    )
     row = found.fetchone()
     if not row or not row[0]:
         return {}
-    return dict(con.execute("select model, inputs_digest from kept_models").fetchall())
+    return dict(con.execute(f"select {key}, {value} from {table}").fetchall())
 
 
 def kept_models(models: Iterable[Model], datasets: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -265,11 +278,13 @@ def write_state(
     published_version: str,
     inputs: Mapping[str, str],
     kept: Mapping[str, str],
+    new_schemas: Mapping[str, str],
 ) -> None:
     """Apply this build to the attached state, all of it or nothing (one transaction).
 
     ``kept``: the models whose rows the state keeps, with the digest of this build's inputs;
-    those whose rows the build did not take from the state are written again."""
+    those whose rows the build did not take from the state are written again.
+    ``new_schemas``: the column digests of the exports the state carries from now on."""
     # The state's tables are sets: inserting in parallel, in any order, is much faster.
     con.execute("set preserve_insertion_order = false")
     con.execute("begin transaction")
@@ -283,6 +298,10 @@ def write_state(
         if inputs:
             con.execute(f"insert into {STATE_SCHEMA}.inputs values {sql_rows(inputs.items())}")
         write_kept_models(con, kept)
+        if new_schemas:
+            con.execute(
+                f"insert into {STATE_SCHEMA}.carried_schemas values {sql_rows(new_schemas.items())}"
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

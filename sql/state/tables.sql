@@ -71,6 +71,14 @@ create table if not exists marts_state.inputs (
     ledger_record varchar
 );
 
+-- The columns of each carried export's clean file (a digest of their names and types, as
+-- publish.clean_schemas computes it): files alike are read in one scan that does not match
+-- columns by name, whose reading of every file's schema costs ~0.03 s per query over ~600 files.
+create table if not exists marts_state.carried_schemas (
+    clean_key varchar,
+    schema_digest varchar
+);
+
 -- The models whose rows the state keeps (as kept__<model>), with the digest of the clean files
 -- and ledger records they were built from: the next build copies them when those are unchanged.
 create table if not exists marts_state.kept_models (

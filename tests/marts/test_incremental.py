@@ -212,6 +212,34 @@ def test_builds_on_an_s3_lake_give_the_marts_of_a_local_lake(
         )
 
 
+def test_carried_exports_with_other_columns_are_read_together(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Clean files written before a column existed are carried beside newer ones, the
+    missing column read as NULL, and an incremental build still equals a full rebuild."""
+    caplog.set_level(logging.INFO, logger="pipelines.marts.incremental")
+    for event in (JATIM, SHOP_EXPORT):
+        event(settings)
+    Ingestor(settings).run()
+    # As an older conversion wrote it: without the buyer column.
+    (older,) = settings.lake_store.list("clean/marketplace_orders/")
+    path = Path(settings.lake_store.uri_for(older.key))
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select * exclude (buyer_hash) from '{path}') to '{path}.older' (format parquet)"
+    )
+    con.close()
+    os.replace(f"{path}.older", path)
+    built_after(settings, [NEW_EXPORT], "full", caplog)
+
+    log = built_after(settings, [CORRECTION], "incremental", caplog)
+
+    assert "incremental build: 2 exports carried" in log, log
+    assert marts_contents(settings.warehouse_path, CLOCK_COLUMN_SUFFIX) == marts_contents(
+        full_rebuild(settings, tmp_path / "full"), CLOCK_COLUMN_SUFFIX
+    )
+
+
 def test_models_of_unchanged_registry_and_bps_files_are_read_from_the_state(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

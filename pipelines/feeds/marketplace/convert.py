@@ -172,7 +172,10 @@ def convert(export: Export, context: ConversionContext, target: Path) -> Convers
             run(con, f"copy ({numbered}) to '{escape_string(target)}' (format parquet)")
     finally:
         scratch.unlink(missing_ok=True)
-    return Conversion(int(written[0][0]) if written else 0, sorted(provinces.unresolved))
+    rows = int(written[0][0]) if written else 0
+    if rows > KEPT_CONNECTION_ROWS:
+        release_thread_connection()
+    return Conversion(rows, sorted(provinces.unresolved))
 
 
 def unreadable_cells(export: Export, context: ConversionContext) -> list[CellProblem]:
@@ -225,7 +228,19 @@ class ConversionConnection:
 
 # One per thread, kept between files: setting a connection up (macros, vocabularies, the
 # Python function) took ~30 ms, a third of converting a typical shop's export (~16,000 lines).
+# Not after a large file: DuckDB keeps memory it used (a national run peaked ~100 MiB higher
+# with e-Smart files of ~400,000 lines converted on a kept connection), and there the set-up
+# is a small part of the conversion.
 _connections = threading.local()
+KEPT_CONNECTION_ROWS = 100_000
+
+
+def release_thread_connection() -> None:
+    """Close this thread's connection: the memory DuckDB kept after a large file goes back."""
+    kept: ConversionConnection | None = getattr(_connections, "kept", None)
+    _connections.kept = None
+    if kept is not None:
+        kept.con.close()
 
 
 def thread_connection(sql_dir: Path) -> ConversionConnection:
@@ -298,8 +313,7 @@ def conversion_connection(
             con.execute(f"set variable {name} = {typed}", [value])
         yield con
     except BaseException:
-        _connections.kept = None
-        con.close()
+        release_thread_connection()
         raise
 
 

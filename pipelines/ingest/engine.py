@@ -132,6 +132,12 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 # one (docs/benchmarks.md, "Both cores"); a single file of more bytes than a batch goes alone.
 PREPARE_AHEAD_FILES = MAX_BATCH_FILES
 PREPARE_AHEAD_BYTES = MAX_BATCH_BYTES
+# Two: DuckDB reads a small export (one CSV buffer) on one thread, so a national run's ~600
+# shop exports converted one at a time left a core idle while this thread waited for them
+# (38% of its time, sampled). The landed bytes ahead stay within PREPARE_AHEAD_BYTES, so two
+# large files (e-Smart months of 220-340 MB, up to 512 MB of DuckDB memory each) never convert
+# at once.
+PREPARE_WORKERS = 2
 
 
 class ValidationBatch:
@@ -347,8 +353,8 @@ class Ingestor:
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
         batch = ValidationBatch(self, settled)
-        # One worker: it converts while this thread hashes, claims, validates and settles.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentra-prepare") as worker:
+        # Workers convert while this thread hashes, claims, validates and settles.
+        with ThreadPoolExecutor(PREPARE_WORKERS, thread_name_prefix="sentra-prepare") as worker:
             try:
                 for position, obj in enumerate(objects, start=1):
                     if progress:

@@ -50,23 +50,12 @@ create or replace temp macro whole_number(value) as
 create or replace temp macro within_bound(number, bound) as
     case when number between -bound and bound then number end;
 
--- The amount of the spelling Shopee-style exports write on nearly every line ("Rp 1.250.000",
--- "Rp 528"), else NULL. A match without captures, then digits: idr_parts() reads the same
--- value alike, at ~2.5x the cost (0.45 against 0.17 CPU-s per 1 M lines).
-create or replace temp macro idr_rp_grouped(value) as
-    case when regexp_full_match(value, 'Rp \d{1,3}(?:\.\d{3})*')
-        then try_cast(replace(value[4:], '.', '') as hugeint)
-    end;
-
 -- Whole rupiah from an amount as written, up to Rp 999.999.999.999 (no order line of a small
--- industry comes near). Plain digits (JSON numbers, TikTok Shop-style exports) and the usual
--- "Rp 1.250.000" skip the full pattern (COALESCE evaluates an argument only where those
--- before it are NULL).
+-- industry comes near). Plain digits (JSON numbers, TikTok Shop-style exports) skip the pattern.
 create or replace temp macro idr_amount(value) as
     cast(
         within_bound(
-            coalesce(whole_number(value), idr_rp_grouped(value), idr_from_parts(idr_parts(value))),
-            999999999999
+            coalesce(whole_number(value), idr_from_parts(idr_parts(value))), 999999999999
         ) as bigint
     );
 

@@ -45,14 +45,16 @@ def settle(settings: Settings, sha256: str) -> None:
 
 def test_new_content_is_announced_once_and_settled_content_never(settings: Settings) -> None:
     landing = settings.landing_store
-    landing.write_bytes("registry/jatim.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
+    # One workbook's bytes: a workbook records when it was written, to the second.
+    workbook = registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS)
+    landing.write_bytes("registry/jatim.xlsx", workbook)
     watcher = watch(settings)
 
     (first,) = watcher.due(now=0)
     assert first.key == "registry/jatim.xlsx" and len(first.sha256) == 64
     assert watcher.due(now=1) == []  # announced; its ingest is on the way
     # The same bytes under another name are the same content: nothing new to announce.
-    landing.write_bytes("registry/copy.xlsx", registry_xlsx(JATIM_SENTRA, JATIM_MEMBERS))
+    landing.write_bytes("registry/copy.xlsx", workbook)
     assert {f.key for f in watcher.unsettled()} == {"registry/jatim.xlsx", "registry/copy.xlsx"}
     assert watcher.due(now=2) == []
 

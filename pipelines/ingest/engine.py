@@ -5,7 +5,7 @@ is skipped, whatever its name, so re-landing the same bytes changes nothing. Eve
 file is ordered so a crash at any point leaves the lake consistent: the raw copy first, the clean
 Parquet next, and the ledger record last as the commit point.
 
-A run's marketplace exports are raw-copied and converted by a worker thread, a few files ahead
+A run's marketplace exports are raw-copied and converted by worker threads, a few files ahead
 (DuckDB releases the GIL); claiming, validating and settling stay in the calling thread, in
 landing order.
 """
@@ -127,8 +127,8 @@ StartedFile = FileOutcome | HeldFile | PreparingFile
 MAX_BATCH_FILES = 32
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 
-# Files claimed and handed to the worker thread before the earliest of them joins the batch: as
-# many as a batch holds, so the worker converts the next batch's exports while GX validates this
+# Files claimed and handed to the worker threads before the earliest of them joins the batch: as
+# many as a batch holds, so the workers convert the next batch's exports while GX validates this
 # one (docs/benchmarks.md, "Both cores"); a single file of more bytes than a batch goes alone.
 PREPARE_AHEAD_FILES = MAX_BATCH_FILES
 PREPARE_AHEAD_BYTES = MAX_BATCH_BYTES
@@ -151,7 +151,7 @@ class ValidationBatch:
     def __init__(self, ingestor: Ingestor, settled: set[str]) -> None:
         self.ingestor = ingestor
         self.settled = settled
-        # Started files in landing order, the earliest ones possibly still with the worker.
+        # Started files in landing order, the earliest ones possibly still with a worker.
         self.preparing: deque[StartedFile] = deque()
         self.held: list[HeldFile] = []
         self.outcomes: list[FileOutcome] = []

@@ -247,6 +247,7 @@ def thread_connection(sql_dir: Path) -> ConversionConnection:
     """This thread's conversion connection, set up on first use."""
     kept: ConversionConnection | None = getattr(_connections, "kept", None)
     if kept is None or kept.sql_dir != sql_dir:
+        release_thread_connection()  # one set up for other SQL is closed, not left open
         kept = ConversionConnection(sql_dir)
         _connections.kept = kept
     return kept

@@ -16,11 +16,18 @@ engine, as when they are validated alone). The outcome of each file is one of tw
   (``LOCATED_ROWS_LIMIT``) and its "not every bad row located" rule are then per file by
   construction, and a broken file never hides another's rows.
 
+The union is first checked for a yes or no only (GX's ``BOOLEAN_ONLY``: one aggregate query per
+kind of rule, where locating rows costs two more queries per check). A yes means no row of any
+file failed any check, which is what a national run's batches nearly always get; only a no pays
+for the located rows that tell which files failed. A file on its own is screened the same way:
+a yes spares the queries that locate nothing, a no validates it alone.
+
 Screening may only err on the side of a failure (a false alarm costs a call on the file alone),
 never miss one, so the union suite differs from the file's only where a check is a property of
-the whole table: uniqueness becomes uniqueness within a file (compound with the file column),
-which also keeps a resubmission and its predecessor, which share their line ids, apart; the row
-count is compared per file with each file's own parameters. Files are grouped by the other
+the whole table, or could pass with failing rows: uniqueness becomes uniqueness within a file
+(compound with the file column), which also keeps a resubmission and its predecessor, which
+share their line ids, apart; a ``mostly`` is dropped (a yes must mean no failing row at all);
+the row count is compared per file with each file's own parameters. Files are grouped by the other
 parameters the suite reads (a landing day, the vocabularies): one union is validated with one
 set of them.
 See docs/validation-performance.md, "Many small files".
@@ -59,6 +66,13 @@ PAIR_ROWS_COUNTED = {
     "either_value_is_missing": "{a} is not null and {b} is not null",
     "neither": "true",
 }
+# Whether every check of the union passed, and nothing else (no rows located, no counts).
+SCREEN_RESULT_FORMAT: dict[str, Any] = {"result_format": "BOOLEAN_ONLY"}
+# GX's null rules report no missing count (their ``_validate`` gives ``_format_map_output`` no
+# non-null count); every other map rule does.
+NO_MISSING_COUNT = frozenset(
+    {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+)
 # A union's located rows name their file (``BATCH_FILE_COLUMN``): a failing row tells which.
 UNION_RESULT_FORMAT: dict[str, Any] = {
     **DUCKDB_RESULT_FORMAT,
@@ -98,10 +112,15 @@ class ParquetUnion:
     no_rows_query: str | None = None  # not asked for (``return_unexpected_index_query``)
 
     def validate(
-        self, validator: Validator, suite: Any, files: Sequence[BatchFile], parameters: Any
+        self,
+        validator: Validator,
+        suite: Any,
+        files: Sequence[BatchFile],
+        parameters: Any,
+        result_format: dict[str, Any],
     ) -> Any:
         paths = [path_of(file) for file in files]
-        return validator.validate_parquet_union(suite, paths, parameters, self.union_format)
+        return validator.validate_parquet_union(suite, paths, parameters, result_format)
 
     def count_per_file(
         self, files: Sequence[BatchFile], counted: dict[str, dict[str, Any]]
@@ -120,10 +139,15 @@ class FrameUnion:
     no_rows_query: str | None = NO_ROWS_PANDAS_QUERY
 
     def validate(
-        self, validator: Validator, suite: Any, files: Sequence[BatchFile], parameters: Any
+        self,
+        validator: Validator,
+        suite: Any,
+        files: Sequence[BatchFile],
+        parameters: Any,
+        result_format: dict[str, Any],
     ) -> Any:
         frames = [frame_of(file) for file in files]
-        return validator.validate_frame_union(suite, frames, parameters, self.union_format)
+        return validator.validate_frame_union(suite, frames, parameters, result_format)
 
     def count_per_file(
         self, files: Sequence[BatchFile], counted: dict[str, dict[str, Any]]
@@ -165,9 +189,8 @@ def validate_files(
     definition = validator.suite_definition(suite_name)
     if batchable(definition):
         for positions in groups_sharing_parameters(definition, files):
-            if len(positions) > 1:
-                passed = screen(validator, suite_name, [files[i] for i in positions])
-                screened |= {positions[local]: outcome for local, outcome in passed.items()}
+            passed = screen(validator, suite_name, [files[i] for i in positions])
+            screened |= {positions[local]: outcome for local, outcome in passed.items()}
     return [
         screened[position]
         if position in screened
@@ -236,8 +259,14 @@ def screen(
             if expectation["type"] != ROW_COUNT
         ],
     )
-    union_result = engine.validate(validator, suite, files, files[0].parameters)
-    failing = files_failing(union_result)
+    parameters = files[0].parameters
+    union_result = engine.validate(validator, suite, files, parameters, SCREEN_RESULT_FORMAT)
+    failing: set[int] | None = set()
+    if not union_result.success:
+        if len(files) == 1:
+            return {}  # validated alone: locating its rows here would be the same work
+        union_result = engine.validate(validator, suite, files, parameters, engine.union_format)
+        failing = files_failing(union_result)
     if failing is None:
         return {}
     counts = engine.count_per_file(files, counted_checks(definition))
@@ -255,14 +284,15 @@ def screen(
 
 
 def union_expectation(expectation: dict[str, Any]) -> dict[str, Any]:
-    """The expectation as checked on a union of files: uniqueness holds within each file."""
+    """The expectation as checked on a union of files: uniqueness holds within each file, and
+    every row must pass (a ``mostly`` would let a union pass with failing rows)."""
+    kwargs = {name: value for name, value in expectation["kwargs"].items() if name != "mostly"}
     if expectation["type"] != UNIQUE:
-        return expectation
-    column = expectation["kwargs"]["column"]
+        return {**expectation, "kwargs": kwargs}
     return {
         **expectation,
         "type": UNIQUE_IN_FILE,
-        "kwargs": {"column_list": [BATCH_FILE_COLUMN, column]},
+        "kwargs": {"column_list": [BATCH_FILE_COLUMN, kwargs["column"]]},
     }
 
 
@@ -399,7 +429,7 @@ def passed_result(
             }
         else:
             union_item = union_items[check]
-            counts_missing = "missing_count" in union_item.result
+            counts_missing = configuration.type not in NO_MISSING_COUNT
             details = _format_map_output(
                 result_format=parse_result_format(engine.file_format),
                 success=True,

@@ -136,23 +136,34 @@ def without_run_details(document: Any) -> Any:
     return document
 
 
+def validate_each_file_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file validated in a GX call on it alone, as before batching and screening."""
+    monkeypatch.setattr(engine, "MAX_BATCH_FILES", 1)
+    monkeypatch.setattr(batch_validation, "screen", lambda *args: {})
+
+
 def test_each_file_of_a_batch_gets_what_validating_it_alone_gives(
     tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unions: list[int] = []
+    unions: list[tuple[str, int]] = []
     screen = batch_validation.screen
     monkeypatch.setattr(
         batch_validation,
         "screen",
-        lambda *args: unions.append(len(args[2])) or screen(*args),
+        lambda *args: unions.append((args[1], len(args[2]))) or screen(*args),
     )
     batched_settings, batched = ingested(tmp_path / "batched", validator, landing_files())
-    monkeypatch.setattr(engine, "MAX_BATCH_FILES", 1)
+    validate_each_file_alone(monkeypatch)
     alone_settings, alone = ingested(tmp_path / "alone", validator, landing_files())
 
     # One union of the six exports converted before the resubmission (which waits for its
-    # predecessor, then is validated alone); the unreadable one fails conversion.
-    assert unions == [6]  # the registry file is one in its batch
+    # predecessor, then is screened on its own); the unreadable one fails conversion. The
+    # registry file is screened on its own.
+    assert sorted(unions) == [
+        ("marketplace_orders", 1),
+        ("marketplace_orders", 6),
+        ("registry_sentra", 1),
+    ]
     assert {key: o.status for key, o in batched.items()} == {
         f"{SHOP}/first.csv": "ingested",
         f"{shop('batik_sari')}/few-bad.csv": "ingested",
@@ -245,19 +256,21 @@ def test_each_registry_file_of_a_batch_gets_what_validating_it_alone_gives(
     )
     landing = registry_landing()  # once: a workbook's bytes carry the time it was written
     batched_settings, batched = ingested(tmp_path / "batched", validator, landing)
-    # The files with a failure, and a batch's only member table, each in a call of their own.
-    assert sorted(validated_alone) == ["registry_members"] * 2 + ["registry_sentra"] * 4
-    monkeypatch.setattr(engine, "MAX_BATCH_FILES", 1)
+    # The files with a failure, each in a call of its own (a batch's only member table passes
+    # its screening on its own).
+    assert sorted(validated_alone) == ["registry_members"] + ["registry_sentra"] * 4
+    validate_each_file_alone(monkeypatch)
     alone_settings, alone = ingested(tmp_path / "alone", validator, landing)
 
     # The first seven files wait together (six with sentra, two with members) until the copy
     # settles them (the same bytes); then three until DIY's second resubmission settles its
-    # first (the same province); the last two (one with members) at the end.
+    # first (the same province); the last two (one with members, screened on its own) at the end.
     assert unions == [
         ("registry_sentra", 6),
         ("registry_members", 2),
         ("registry_sentra", 3),
         ("registry_sentra", 2),
+        ("registry_members", 1),
     ]
     assert {key: o.status for key, o in batched.items()} == {
         "registry/diy/sentra.csv": "ingested",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.feeds.marketplace import convert as convert_module
 from pipelines.feeds.marketplace.convert import Conversion, ConversionContext, convert
 from pipelines.feeds.marketplace.handler import clean_schema
 from pipelines.feeds.marketplace.layouts import (
@@ -603,9 +604,14 @@ def test_the_sample_has_ramadan_and_year_end_seasons(demo_exports: tuple[Path, A
     assert months["2025-12"] > 1.1 * ordinary
 
 
-def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(tmp_path: Path) -> None:
-    """numbered.sql numbers lines by their place in the converted file: every step before it
-    must keep the export's order (a join would not), however many threads read the file."""
+@pytest.mark.parametrize("passes", ["one pass", "two passes"])
+def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(
+    passes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two passes: numbered.sql numbers lines by their place in the converted file, so every
+    step before it must keep the export's order (a join would not), however many threads read
+    the file. One pass: lines are numbered as they are read."""
+    monkeypatch.setattr(convert_module, "ONE_PASS_BYTES", 10**9 if passes == "one pass" else 0)
     import csv
     import dataclasses
     import io

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelines.feeds.marketplace import convert as convert_module
 from pipelines.feeds.marketplace.convert import (
     ConversionContext,
     ProvinceCodes,
@@ -125,11 +126,14 @@ def conversions() -> dict[str, dict[str, Any]]:
         return {name: conversion_of(Path(folder), *export) for name, export in EXPORTS.items()}
 
 
+@pytest.mark.parametrize("passes", ["one pass", "two passes"])
 @pytest.mark.parametrize("name", EXPORTS)
 def test_the_conversion_writes_what_it_wrote_before_for_every_layout(
-    name: str, tmp_path: Path
+    name: str, passes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Whether a file is numbered as it is read (small) or in a second pass (large)."""
     reference = json.loads(REFERENCE.read_text(encoding="utf-8"))[name]
+    monkeypatch.setattr(convert_module, "ONE_PASS_BYTES", 10**9 if passes == "one pass" else 0)
 
     written = conversion_of(tmp_path, *EXPORTS[name])
 

@@ -10,6 +10,7 @@ every line.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
@@ -130,6 +131,8 @@ class Export:
     """Field -> SQL expression reading it from the file (``c3``, ``"buyer"."id"``)."""
     reader: str
     """The DuckDB table function call that reads the file, nothing but VARCHAR."""
+    size: int
+    """The file's size in bytes: how it is converted depends on it (``convert.ONE_PASS_BYTES``)."""
     marketplace: str | None = None
     seller_account: str | None = None
     scope: str = "all"
@@ -207,7 +210,7 @@ def recognise_csv(header_line: str, path: Path) -> Export:
         f"columns = {{{columns}}}, delim = '{escape_string(delimiter)}', quote = '\"', "
         "escape = '\"', encoding = 'utf-8', strict_mode = true, store_rejects = true)"
     )
-    return Export(layout, matches[layout.name], reader)
+    return Export(layout, matches[layout.name], reader, path.stat().st_size)
 
 
 def csv_sources(layout: Layout, positions: dict[str, int]) -> dict[str, str]:
@@ -256,7 +259,9 @@ def recognise_json_lines(first_line: str, path: Path) -> Export:
         if isinstance(record, dict) and all(
             has_json_path(record, layout.fields[name]) for name in layout.required
         ):
-            return Export(layout, json_sources(layout), json_reader(layout, path))
+            return Export(
+                layout, json_sources(layout), json_reader(layout, path), path.stat().st_size
+            )
     wanted = "; ".join(
         f"{layout.title}: {', '.join(layout.fields[name] for name in layout.required)}"
         for layout in layouts
@@ -311,7 +316,7 @@ def with_shop(export: Export, key: str) -> Export:
     parts = PurePosixPath(key).parts
     if export.layout.seller_from == "record":
         scope = "/".join(parts[1:-1]) or "all"
-        return Export(export.layout, export.sources, export.reader, scope=scope)
+        return dataclasses.replace(export, scope=scope)
     if len(parts) < 4:
         raise MarketplaceFormatError(
             f"A {export.layout.title} belongs to one shop, named by the folders it lands in: "
@@ -319,4 +324,6 @@ def with_shop(export: Export, key: str) -> Export:
         )
     marketplace, seller_account = parts[1].casefold(), parts[2].casefold()
     scope = f"{marketplace}/{seller_account}"
-    return Export(export.layout, export.sources, export.reader, marketplace, seller_account, scope)
+    return dataclasses.replace(
+        export, marketplace=marketplace, seller_account=seller_account, scope=scope
+    )

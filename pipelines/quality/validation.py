@@ -59,6 +59,8 @@ PARQUET_VIEW = "batch"
 # The column of a union of files or frames (``Validator.validate_parquet_union``,
 # ``Validator.validate_frame_union``) naming each row's file.
 BATCH_FILE_COLUMN = "validation_batch_file"
+# The file a row of such a union was read from, as DuckDB names it while reading.
+BATCH_FILE_PATH = "validation_batch_path"
 
 
 @dataclass(frozen=True)
@@ -391,10 +393,17 @@ def create_union_view(database: Path, parquets: Sequence[Path]) -> None:
 
 
 def union_query(parquets: Sequence[Path]) -> str:
-    """The rows of every file, ``BATCH_FILE_COLUMN`` saying which (files share one schema)."""
-    return " union all by name ".join(
-        f"select *, {position} as {BATCH_FILE_COLUMN} from read_parquet('{escape_string(parquet)}')"
-        for position, parquet in enumerate(parquets)
+    """The rows of every file, ``BATCH_FILE_COLUMN`` saying which (its position in ``parquets``).
+
+    One scan of the list, not a ``union all`` of one scan per file: GX plans each of its queries
+    on this view, and a 32-way union made a national batch's yes-or-no call 0.46 s instead of
+    0.35 s.
+    """
+    listed = ", ".join(f"'{escape_string(parquet)}'" for parquet in parquets)
+    return (
+        f"select * exclude ({BATCH_FILE_PATH}), "
+        f"cast(list_position([{listed}], {BATCH_FILE_PATH}) - 1 as integer) as {BATCH_FILE_COLUMN} "
+        f"from read_parquet([{listed}], filename = '{BATCH_FILE_PATH}', union_by_name = true)"
     )
 
 

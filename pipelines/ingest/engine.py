@@ -13,6 +13,7 @@ landing order.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import tempfile
 from collections import deque
@@ -138,6 +139,13 @@ PREPARE_AHEAD_BYTES = MAX_BATCH_BYTES
 # large files (e-Smart months of 220-340 MB, up to 512 MB of DuckDB memory each) never convert
 # at once.
 PREPARE_WORKERS = 2
+# Python's cyclic garbage collector, during a run: a young collection every 50,000 net new
+# objects instead of 700 (its default). Importing GX and validating with it allocate millions
+# of objects that live through a run, so the default made a national run collect ~6,000 times,
+# 25 of them over every object in the process: 6.9 s, holding the GIL. With these, 40 national
+# exports were collected 12 times instead of ~950 (0.7 s -> 0.2 s; the run 8.3 s -> 7.5 s) at
+# the same peak memory.
+RUN_COLLECTOR_THRESHOLDS = (50_000, 20, 100)
 
 
 class ValidationBatch:
@@ -296,7 +304,7 @@ class Ingestor:
     def run(
         self, keys: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> IngestSummary:
-        with self.data_docs_rendered_after():
+        with fewer_collections(), self.data_docs_rendered_after():
             return self.ingest_objects(keys, progress)
 
     @contextmanager
@@ -376,7 +384,7 @@ class Ingestor:
 
     def ingest_pulled(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
         """Ingest files a feed fetched itself (BPS) like landed ones; known content is skipped."""
-        with self.data_docs_rendered_after():
+        with fewer_collections(), self.data_docs_rendered_after():
             return self.ingest_items(files)
 
     def ingest_items(self, files: Iterable[LandedFile | UnfetchedFile]) -> IngestSummary:
@@ -980,3 +988,14 @@ def index_stale(docs: Mapping[str, datetime]) -> bool:
     pages = [modified for key, modified in docs.items() if key.startswith(layout.DATA_DOCS_PAGES)]
     index = docs.get(layout.DATA_DOCS_INDEX)
     return bool(pages) and (index is None or index < max(pages))
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's collector at ``RUN_COLLECTOR_THRESHOLDS`` inside, its own thresholds after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

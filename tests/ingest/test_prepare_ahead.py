@@ -11,6 +11,7 @@ worker leaves nothing behind.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import threading
 import time
@@ -166,3 +167,27 @@ def test_pages_are_rendered_while_waiting_for_the_worker_and_all_exist_at_the_en
     for page in pages:
         assert "Great Expectations" in Path(page).read_text(encoding="utf-8")
         assert page.split("/docs/", 1)[1] in index
+
+
+def test_a_run_collects_garbage_less_often_and_leaves_the_process_as_it_found_it(
+    tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    during: list[tuple[int, int, int]] = []
+    convert = handler.convert
+
+    def observed(*args: Any) -> Any:
+        during.append(gc.get_threshold())
+        return convert(*args)
+
+    monkeypatch.setattr(handler, "convert", observed)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(900, 11, 12)  # an application's own thresholds
+        _, outcomes = ingested(tmp_path, validator, {f"{shop('kopi_gayo')}/a.csv": shopee_csv()})
+        after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+
+    assert [o.status for o in outcomes.values()] == ["ingested"]
+    assert during == [engine.RUN_COLLECTOR_THRESHOLDS]
+    assert after == (900, 11, 12)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pipelines.platform.duckdb import escape_string, process_spill_folder
@@ -328,11 +329,8 @@ def preload_validation() -> None:
     Only for a parent of task processes (see ``pipelines.quality.worker_preload``); each
     validator still builds its own GX context, which takes a fraction of a second.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # GX logs each class it registers at INFO while importing: hundreds of lines per worker.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import_great_expectations()
     import duckdb  # noqa: F401
-    import great_expectations  # noqa: F401
     import pyarrow  # noqa: F401
     from great_expectations.render.renderer.page_renderer import (  # noqa: F401
         ValidationResultsPageRenderer,
@@ -343,15 +341,29 @@ def preload_validation() -> None:
     gx_duckdb.apply()
 
 
+def import_great_expectations() -> ModuleType:
+    """GX, imported without usage statistics and without INFO lines in our log.
+
+    Anonymous usage statistics would try the network; our machines have none. While importing,
+    GX logs each class it registers at INFO (hundreds of lines under ``sentra -v``, or per
+    Celery worker), and one of its modules sets its own logger to INFO for its set-up chatter
+    (temporary docs folders): our log says what matters.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations
+
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.NOTSET)  # WARNING, from "great_expectations"
+    return great_expectations
+
+
 def new_gx_context() -> Any:
     """An ephemeral GX context: nothing on disk, no progress bars, no usage statistics."""
-    # Anonymous usage statistics would try the network; our machines have none.
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    # GX logs set-up chatter (temporary docs folders) at INFO; our log says what matters.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context

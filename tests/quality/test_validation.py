@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -285,6 +287,25 @@ def test_gx_stays_quiet(
     out, err = capfd.readouterr()
     assert "Calculating Metrics" not in out + err  # no progress bars
     assert out == ""
+
+
+def test_importing_gx_under_a_verbose_log_adds_no_gx_lines() -> None:
+    """``sentra -v`` logs at INFO: GX's own import logs each class it registers at INFO (seen in a
+    national run's log before the fix), which only a fresh interpreter shows."""
+    probe = "; ".join(
+        [
+            "import logging",
+            "logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s')",
+            "from pipelines.quality.validation import new_gx_context",
+            "new_gx_context()",
+            "logging.getLogger('pipelines').info('context ready')",
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pipelines: context ready" in done.stderr  # the log does reach stderr
+    assert "great_expectations" not in done.stderr, done.stderr[:2000]
 
 
 def test_the_patch_is_still_needed_and_applies_once(monkeypatch: pytest.MonkeyPatch) -> None:

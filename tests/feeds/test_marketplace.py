@@ -604,6 +604,30 @@ def test_the_sample_has_ramadan_and_year_end_seasons(demo_exports: tuple[Path, A
     assert months["2025-12"] > 1.1 * ordinary
 
 
+def test_a_small_export_converts_on_one_thread_and_a_large_one_after_it_on_every_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-pass conversion runs on one DuckDB thread; the thread's kept connection must not
+    hold a larger export after it to that one thread (its output would be the same)."""
+    import duckdb
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(shopee_csv())
+    export = recognise_export(f"{SHOP}/export.csv", path)
+    now = datetime(2026, 6, 30, tzinfo=UTC)
+    context = ConversionContext(SQL_DIR, "salt-0123456789abcdef", "0" * 64, "k", now, now)
+    every_core = duckdb.connect().sql("select current_setting('threads')").fetchone()
+
+    def threads_after(one_pass_bytes: int) -> Any:
+        monkeypatch.setattr(convert_module, "ONE_PASS_BYTES", one_pass_bytes)
+        convert(export, context, tmp_path / "out.parquet")
+        kept = convert_module.thread_connection(SQL_DIR).con
+        return kept.sql("select current_setting('threads')").fetchone()
+
+    assert threads_after(10**9) == (1,)
+    assert threads_after(0) == every_core
+
+
 @pytest.mark.parametrize("passes", ["one pass", "two passes"])
 def test_row_numbers_follow_the_export_when_duckdb_reads_it_in_parallel(
     passes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -179,6 +179,10 @@ def convert(export: Export, context: ConversionContext, target: Path) -> Convers
 def convert_numbering_as_read(
     con: duckdb.DuckDBPyConnection, export: Export, sql_dir: Path, target: Path
 ) -> int:
+    # The statement runs on one thread (the window, one CSV buffer): a second DuckDB thread
+    # would only wait and be woken. On one thread, the 600 shop exports of the national sample
+    # took 7-9 user CPU-s less (62-68 against 69-76) and 3-5 s less (docs/benchmarks.md).
+    con.execute("set threads = 1")
     statement = conversion_sql(export, sql_dir, "order_lines", numbered=True)
     written = run(con, f"copy ({statement}) to '{escape_string(target)}' (format parquet)")
     raise_if_damaged(con, export)
@@ -189,6 +193,7 @@ def convert_then_number(
     con: duckdb.DuckDBPyConnection, export: Export, sql_dir: Path, target: Path
 ) -> int:
     scratch = target.with_name(f"{target.name}.unnumbered")
+    con.execute("reset threads")  # every core: the kept connection may have run one thread
     try:
         statement = conversion_sql(export, sql_dir, "order_lines", numbered=False)
         written = run(

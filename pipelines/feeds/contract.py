@@ -218,6 +218,8 @@ class FeedContext:
     """The latest ingested ``ROWS_BY_SCOPE`` of the source, merged over its files."""
     limits: ParserLimits
     """Sizes past which a file is a data problem (quarantined, the limit named)."""
+    shares_cores: bool = False
+    """Other files of the run are prepared beside this one, on the other cores."""
 
     @property
     def validator(self) -> Validator:

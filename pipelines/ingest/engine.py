@@ -130,14 +130,16 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 
 # Files claimed and handed to the worker threads before the earliest of them joins the batch: as
 # many as a batch holds, so the workers convert the next batch's exports while GX validates this
-# one (docs/benchmarks.md, "Both cores"); a single file of more bytes than a batch goes alone.
+# one (docs/benchmarks.md, "Both cores"); and two batches' bytes, so that both workers have a
+# large file (an e-Smart month of 220-340 MB) to convert.
 PREPARE_AHEAD_FILES = MAX_BATCH_FILES
-PREPARE_AHEAD_BYTES = MAX_BATCH_BYTES
+PREPARE_AHEAD_BYTES = 2 * MAX_BATCH_BYTES
 # Two: DuckDB reads a small export (one CSV buffer) on one thread, so a national run's ~600
 # shop exports converted one at a time left a core idle while this thread waited for them
-# (38% of its time, sampled). The landed bytes ahead stay within PREPARE_AHEAD_BYTES, so two
-# large files (e-Smart months of 220-340 MB, up to 512 MB of DuckDB memory each) never convert
-# at once.
+# (38% of its time, sampled). In a run of several files each conversion takes one core, in one
+# pass (``FeedContext.shares_cores``): two large files converting at once, up to 512 MB of
+# DuckDB memory each, kept a national run at 800-840 MiB, below the 1,060 MiB of one at a time
+# on both cores.
 PREPARE_WORKERS = 2
 # Python's cyclic garbage collector, during a run: a young collection every 50,000 net new
 # objects instead of 700 (its default). Importing GX and validating with it allocate millions
@@ -275,6 +277,12 @@ class Ingestor:
         self._pending_pages: list[PendingPage] = []
         self._rendered_early = False
         self._data_docs_depth = 0
+        # Files of the listing being ingested that worker threads prepare (``ingest_objects``):
+        # with more than one, each conversion takes one core. Files already settled count too
+        # (telling them apart means hashing them), so `sentra ingest` of a landing where one
+        # large export is new converts it on one core (an e-Smart month ~0.4 s longer, with a
+        # sixth less CPU).
+        self._files_to_prepare = 0
 
     @property
     def validator(self) -> Validator:
@@ -358,6 +366,9 @@ class Ingestor:
     ) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         objects = self.landed_objects(keys)
+        self._files_to_prepare = sum(
+            FEEDS[obj.key.split("/", 1)[0]].prepare_in_thread for obj in objects
+        )
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
         batch = ValidationBatch(self, settled)
@@ -377,6 +388,7 @@ class Ingestor:
                 batch.conclude()
             finally:
                 batch.discard()  # files still prepared or held when the run is cut off
+                self._files_to_prepare = 0
         summary.outcomes = batch.outcomes
         order = {obj.key: position for position, obj in enumerate(objects)}
         summary.outcomes.sort(key=lambda outcome: order[outcome.key])
@@ -732,6 +744,7 @@ class Ingestor:
             load_validator=lambda: self.validator,
             load_previous_rows=lambda: self.ledger.latest_metric(landed.source, ROWS_BY_SCOPE),
             limits=load_policy(self.settings.quality_policy).limits,
+            shares_cores=self._files_to_prepare > 1,
         )
 
     def settle(

@@ -608,7 +608,10 @@ def test_a_small_export_converts_on_one_thread_and_a_large_one_after_it_on_every
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A one-pass conversion runs on one DuckDB thread; the thread's kept connection must not
-    hold a larger export after it to that one thread (its output would be the same)."""
+    hold a larger export after it to that one thread (its output would be the same), unless
+    other files convert beside it."""
+    import dataclasses
+
     import duckdb
 
     path = tmp_path / "export.csv"
@@ -618,14 +621,16 @@ def test_a_small_export_converts_on_one_thread_and_a_large_one_after_it_on_every
     context = ConversionContext(SQL_DIR, "salt-0123456789abcdef", "0" * 64, "k", now, now)
     every_core = duckdb.connect().sql("select current_setting('threads')").fetchone()
 
-    def threads_after(one_pass_bytes: int) -> Any:
+    def threads_after(one_pass_bytes: int, shares_cores: bool = False) -> Any:
         monkeypatch.setattr(convert_module, "ONE_PASS_BYTES", one_pass_bytes)
-        convert(export, context, tmp_path / "out.parquet")
+        alongside = dataclasses.replace(context, shares_cores=shares_cores)
+        convert(export, alongside, tmp_path / "out.parquet")
         kept = convert_module.thread_connection(SQL_DIR).con
         return kept.sql("select current_setting('threads')").fetchone()
 
     assert threads_after(10**9) == (1,)
     assert threads_after(0) == every_core
+    assert threads_after(0, shares_cores=True) == (1,)
 
 
 @pytest.mark.parametrize("passes", ["one pass", "two passes"])

@@ -103,6 +103,32 @@ def test_exports_converted_ahead_get_what_converting_one_at_a_time_gives(
     assert clean_tables(ahead_settings) == clean_tables(one_settings)
 
 
+def test_a_run_of_several_exports_converts_each_on_one_core_and_a_lone_export_on_all(
+    tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside other files, one pass on one core spends less CPU; alone, two passes on every
+    core finish sooner (``ConversionContext.shares_cores``, docs/benchmarks.md)."""
+    shares_cores: dict[str, bool] = {}
+    convert = handler.convert
+
+    def recorded(export: Any, context: Any, target: Path) -> Any:
+        shares_cores[context.name] = context.shares_cores
+        return convert(export, context, target)
+
+    monkeypatch.setattr(handler, "convert", recorded)
+    two = {
+        f"{shop('kopi_gayo')}/orders.csv": shopee_csv(shopee_lines(20)),
+        f"{shop('sasirangan')}/orders.csv": shopee_csv(shopee_lines(20, start_row=100)),
+    }
+    ingested(tmp_path / "two", validator, two)
+    assert shares_cores == dict.fromkeys(two, True)
+
+    shares_cores.clear()
+    one = {f"{shop('kopi_gayo')}/orders.csv": shopee_csv(shopee_lines(20))}
+    ingested(tmp_path / "one", validator, one)
+    assert shares_cores == dict.fromkeys(one, False)
+
+
 def test_a_run_cut_off_with_exports_in_the_worker_leaves_nothing_behind(
     tmp_path: Path,
     validator: Validator,

@@ -71,7 +71,9 @@ def prepare_marketplace_file(
     handle, name = tempfile.mkstemp(prefix="sentra-marketplace-", suffix=".parquet")
     os.close(handle)
     target = Path(name)
-    conversion_settings = conversion_context(context.settings, landed)
+    conversion_settings = conversion_context(
+        context.settings, landed, shares_cores=context.shares_cores
+    )
     try:
         export = recognise_export(landed.key, landed.path)
         conversion = convert(export, conversion_settings, target)
@@ -109,7 +111,9 @@ def prepare_marketplace_file(
     return PendingValidation(tables, parameters, frozenset(lines_by_scope), finish)
 
 
-def conversion_context(settings: Settings, landed: LandedFile) -> ConversionContext:
+def conversion_context(
+    settings: Settings, landed: LandedFile, *, shares_cores: bool = False
+) -> ConversionContext:
     return ConversionContext(
         sql_dir=settings.sql_dir,
         pii_salt=buyer_hash_salt(settings),
@@ -117,6 +121,7 @@ def conversion_context(settings: Settings, landed: LandedFile) -> ConversionCont
         name=landed.key,
         landed_at=landed.landed_at,
         received_at=landed.received_at,
+        shares_cores=shares_cores,
     )
 
 

@@ -138,8 +138,8 @@ PREPARE_AHEAD_BYTES = 2 * MAX_BATCH_BYTES
 # shop exports converted one at a time left a core idle while this thread waited for them
 # (38% of its time, sampled). In a run of several files each conversion takes one core, in one
 # pass (``FeedContext.shares_cores``): two large files converting at once, up to 512 MB of
-# DuckDB memory each, kept a national run at 800-840 MiB, below the 1,060 MiB of one at a time
-# on both cores.
+# DuckDB memory each, kept a national run at 781-818 MiB, below the 1,037-1,047 MiB of one at
+# a time on both cores.
 PREPARE_WORKERS = 2
 # Python's cyclic garbage collector, during a run: a young collection every 50,000 net new
 # objects instead of 700 (its default). Importing GX and validating with it allocate millions

@@ -241,6 +241,11 @@ class ValidationBatch:
                 file.release()
 
 
+def feed_of(key: str) -> str:
+    """The feed a landing key belongs to: its first folder (``registry/...``)."""
+    return key.split("/", 1)[0]
+
+
 def shares_a_scope(one: HeldFile, other: HeldFile) -> bool:
     same_source = one.landed.source == other.landed.source
     return same_source and bool(one.pending.scopes & other.pending.scopes)
@@ -277,12 +282,12 @@ class Ingestor:
         self._pending_pages: list[PendingPage] = []
         self._rendered_early = False
         self._data_docs_depth = 0
-        # Files of the listing being ingested that worker threads prepare (``ingest_objects``):
-        # with more than one, each conversion takes one core. Files already settled count too
-        # (telling them apart means hashing them), so `sentra ingest` of a landing where one
-        # large export is new converts it on one core (an e-Smart month ~0.4 s longer, with a
-        # sixth less CPU).
-        self._files_to_prepare = 0
+        # Whether the listing being ingested (``ingest_objects``) has more than one file that
+        # worker threads prepare: each conversion then takes one core. Files already settled
+        # count too (telling them apart means hashing them), so `sentra ingest` of a landing
+        # where one large export is new converts it on one core (an e-Smart month ~0.4 s
+        # longer, with a sixth less CPU).
+        self._conversions_share_cores = False
 
     @property
     def validator(self) -> Validator:
@@ -366,9 +371,8 @@ class Ingestor:
     ) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         objects = self.landed_objects(keys)
-        self._files_to_prepare = sum(
-            FEEDS[obj.key.split("/", 1)[0]].prepare_in_thread for obj in objects
-        )
+        prepared_in_threads = [obj for obj in objects if FEEDS[feed_of(obj.key)].prepare_in_thread]
+        self._conversions_share_cores = len(prepared_in_threads) > 1
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
         batch = ValidationBatch(self, settled)
@@ -388,7 +392,7 @@ class Ingestor:
                 batch.conclude()
             finally:
                 batch.discard()  # files still prepared or held when the run is cut off
-                self._files_to_prepare = 0
+                self._conversions_share_cores = False
         summary.outcomes = batch.outcomes
         order = {obj.key: position for position, obj in enumerate(objects)}
         summary.outcomes.sort(key=lambda outcome: order[outcome.key])
@@ -462,7 +466,7 @@ class Ingestor:
         replay: bool = False,
     ) -> StartedFile:
         """``start_file`` on a local copy of a landed object, kept while the file is held."""
-        source = obj.key.split("/", 1)[0]
+        source = feed_of(obj.key)
         with ExitStack() as local_copy:
             path = local_copy.enter_context(self.landing.local_copy(obj.key))
             sha256 = FEEDS[source].identity(obj.key, path)
@@ -744,7 +748,7 @@ class Ingestor:
             load_validator=lambda: self.validator,
             load_previous_rows=lambda: self.ledger.latest_metric(landed.source, ROWS_BY_SCOPE),
             limits=load_policy(self.settings.quality_policy).limits,
-            shares_cores=self._files_to_prepare > 1,
+            shares_cores=self._conversions_share_cores,
         )
 
     def settle(

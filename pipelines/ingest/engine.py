@@ -371,8 +371,8 @@ class Ingestor:
     ) -> IngestSummary:
         summary = IngestSummary(run_id=self.run_id)
         objects = self.landed_objects(keys)
-        prepared_in_threads = [obj for obj in objects if FEEDS[feed_of(obj.key)].prepare_in_thread]
-        self._conversions_share_cores = len(prepared_in_threads) > 1
+        prepared_in_threads = sum(FEEDS[feed_of(obj.key)].prepare_in_thread for obj in objects)
+        self._conversions_share_cores = prepared_in_threads > 1
         settled = self.ledger.settled_sha256s()
         log.info("run %s: %d landed files in %s", self.run_id, len(objects), self.landing.uri)
         batch = ValidationBatch(self, settled)

@@ -112,7 +112,7 @@ def prepare_marketplace_file(
 
 
 def conversion_context(
-    settings: Settings, landed: LandedFile, *, shares_cores: bool = False
+    settings: Settings, landed: LandedFile, *, shares_cores: bool
 ) -> ConversionContext:
     return ConversionContext(
         sql_dir=settings.sql_dir,
